@@ -1,0 +1,66 @@
+// The LLaDA mask predictor: a LLaMA-style Transformer without a causal mask (spec section 1).
+// Forward over a batch, optionally against a KV cache and returning logits only for chosen rows;
+// forward+backward of any weighted cross-entropy over chosen rows. The autoregressive baseline is
+// the same model with causal=true.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/tensor.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace llada {
+
+struct Model {
+  ModelConfig cfg;
+  Weights w;
+  static Model load(const std::string& dir, const LoadOptions& opt = {});
+  void save(const std::string& dir, DType dtype) const { save_model_dir(dir, cfg, w, dtype); }
+};
+
+// Keys and values of every layer, stored after RoPE: k[l], v[l] are [B][T][KVH*hd].
+struct KVCache {
+  int64_t B = 0, T = 0;
+  std::vector<Tensor> k, v;
+  void allocate(const ModelConfig& cfg, int64_t B, int64_t T);
+};
+
+struct ForwardArgs {
+  int64_t B = 1, T = 0;               // computed rows: B sequences × T positions
+  const int32_t* ids = nullptr;       // [B, T]
+  int64_t pos0 = 0;                   // absolute position of column 0 (RoPE and cache slot)
+  const uint8_t* key_mask = nullptr;  // [B, Tk], 1 = attend; Tk = cache ? cache->T : T. null = all
+  bool causal = false;                // autoregressive baseline
+  // With a cache: this call's K/V are written to slots [pos0, pos0+T) and queries attend over all
+  // cache->T slots (the rest hold K/V from an earlier call: prefix and dual caching).
+  KVCache* cache = nullptr;
+  // Rows of logits wanted, flat indices b*T + t; null = all B*T rows in order.
+  const int32_t* rows = nullptr;
+  int64_t n_rows = 0;
+};
+
+// Owns the activation memory for forward and backward; reuse one across calls so that steady
+// state allocates nothing (it grows only when a larger shape arrives).
+class Workspace {
+ public:
+  Arena arena;
+  size_t peak_bytes() const { return arena.capacity(); }
+};
+
+// Returns logits [n_rows (or B*T), embedding_size], valid until the next call on `ws`.
+const float* model_forward(const Model& m, const ForwardArgs& a, Workspace& ws);
+
+// Weighted cross-entropy over chosen rows: loss = sum_i weights[i] * CE(logits[rows[i]], targets[i]).
+// Returns the loss; ACCUMULATES gradients into `grads` (a Weights::like(m.w, F32)).
+// a.rows/a.n_rows select the rows (required), a.cache must be null.
+double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_t* targets,
+                              const float* weights, Weights& grads, Workspace& ws);
+
+// Multiply-adds of one forward over B*T rows producing n_rows logits (x2 = FLOPs).
+double forward_flops(const ModelConfig& cfg, int64_t B, int64_t T, int64_t Tk, int64_t n_rows);
+
+}  // namespace llada

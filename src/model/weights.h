@@ -1,0 +1,64 @@
+// The model's weight tensors, listed exactly once (for_each) so that loading, saving,
+// initialisation, gradients and the optimizer all walk the same list with the same names.
+// Matrices keep their storage dtype (f32 or bf16; f16 files are widened to f32 at load);
+// norm weights are always f32 in memory.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+#include "model/config.h"
+
+namespace llada {
+
+struct LayerWeights {
+  Tensor attn_norm;  // (C)
+  Tensor q_proj;     // (C, C)
+  Tensor k_proj;     // (KVH*hd, C)
+  Tensor v_proj;     // (KVH*hd, C)
+  Tensor attn_out;   // (C, C)
+  Tensor ff_norm;    // (C)
+  Tensor ff_proj;    // (F, C)  gate
+  Tensor up_proj;    // (F, C)
+  Tensor ff_out;     // (C, F)  down
+};
+
+struct Weights {
+  Tensor wte;                        // (Ve, C)
+  std::vector<LayerWeights> layers;  // n_layers
+  Tensor ln_f;                       // (C)
+  Tensor head;                       // (Ve, C); empty when weight_tying (use wte)
+
+  const Tensor& lm_head() const { return head.empty() ? wte : head; }
+
+  // Visit every tensor in canonical order with its Hugging Face name. `head` is skipped when tied.
+  void for_each(const std::function<void(Tensor&)>& f);
+  void for_each(const std::function<void(const Tensor&)>& f) const;
+
+  // Allocate every tensor for `cfg` with names and shapes filled in (zeros). Matrices get
+  // `matrix_dtype`, norms F32.
+  static Weights allocate(const ModelConfig& cfg, DType matrix_dtype);
+  // Same names/shapes as allocate(cfg, F32): the layout of gradients and optimizer moments.
+  static Weights like(const Weights& w, DType dtype);
+};
+
+// Random initialisation for a new model: normal(0, init_std) for matrices (the output projections
+// attn_out and ff_out scaled by 1/sqrt(2*n_layers)), ones for norms.
+void init_weights(Weights& w, const ModelConfig& cfg, uint64_t seed, float init_std = 0.02f);
+
+// Hugging Face LLaDA directory I/O (config.json + model.safetensors or shards with index).
+struct Model;
+struct LoadOptions {
+  bool force_f32 = false;        // widen bf16 matrices to f32 (training needs f32 master weights)
+  DType convert_to = DType::F32; // used only when `convert` is true
+  bool convert = false;          // convert matrices to `convert_to`
+};
+void load_model_dir(const std::string& dir, ModelConfig* cfg, Weights* w, const LoadOptions& opt = {});
+// Writes config.json + model.safetensors (sharded above `max_shard_bytes`, with an index), each file
+// atomically. Matrices are written in `dtype` (F32 or BF16), norms too (as HF does).
+void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weights& w, DType dtype,
+                    size_t max_shard_bytes = size_t(5) << 30);
+
+}  // namespace llada

@@ -1,0 +1,29 @@
+// Subcommand registry: each tools/llada/cmd_*.cpp registers one subcommand with a static
+// Registration object, so adding a command never touches main.cpp.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace llada::cli {
+
+struct Command {
+  std::string name, help;
+  // Adds options to `app`; returns the action to run after parsing (throws llada::Error on bad input).
+  std::function<std::function<int()>(CLI::App& app)> setup;
+};
+
+std::vector<Command>& registry();
+
+struct Registration {
+  Registration(std::string name, std::string help,
+               std::function<std::function<int()>(CLI::App&)> setup) {
+    registry().push_back({std::move(name), std::move(help), std::move(setup)});
+  }
+};
+
+// Parse "1,2,3" into ints; names `flag` in the error.
+std::vector<int32_t> parse_int_list(const std::string& s, const std::string& flag);
+
+}  // namespace llada::cli

@@ -1,0 +1,70 @@
+// llada: the command-line front end. Subcommands live in cmd_*.cpp, one file each.
+#include <cstdio>
+#include <memory>
+
+#include "command.h"
+#include "core/error.h"
+
+namespace llada::cli {
+
+std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+
+std::vector<int32_t> parse_int_list(const std::string& s, const std::string& flag) {
+  std::vector<int32_t> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string tok = s.substr(i, j - i);
+    while (!tok.empty() && tok.front() == ' ') tok.erase(tok.begin());
+    while (!tok.empty() && tok.back() == ' ') tok.pop_back();
+    LLADA_CHECK(!tok.empty(), "%s: empty element in list '%s'", flag.c_str(), s.c_str());
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (...) {
+      used = 0;
+    }
+    LLADA_CHECK(used == tok.size() && v >= INT32_MIN && v <= INT32_MAX,
+                "%s: '%s' is not an integer", flag.c_str(), tok.c_str());
+    out.push_back(int32_t(v));
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace llada::cli
+
+int main(int argc, char** argv) {
+  using namespace llada::cli;
+  CLI::App app{"llada: masked diffusion language models (LLaDA) in C++"};
+  app.require_subcommand(1);
+  std::function<int()> action;
+  for (auto& cmd : registry()) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.help);
+    auto run = std::make_shared<std::function<int()>>();
+    *run = cmd.setup(*sub);
+    sub->callback([run, &action] { action = *run; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const llada::Error& e) {
+    std::fprintf(stderr, "llada: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "llada: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "llada: error: %s\n", e.what());
+    return 1;
+  }
+}
