@@ -14,7 +14,7 @@ int64_t NpyArray::numel() const {
 }
 
 std::vector<float> NpyArray::as_f32() const {
-  std::vector<float> out(size_t(numel()));
+  std::vector<float> out(static_cast<size_t>(numel()));
   if (descr == "<f4") {
     std::memcpy(out.data(), data.data(), out.size() * 4);
   } else if (descr == "<f8") {
@@ -30,7 +30,7 @@ std::vector<float> NpyArray::as_f32() const {
 }
 
 std::vector<int64_t> NpyArray::as_i64() const {
-  std::vector<int64_t> out(size_t(numel()));
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
   for (size_t i = 0; i < out.size(); ++i) {
     if (descr == "<i8") {
       std::memcpy(&out[i], data.data() + 8 * i, 8);
