@@ -1,21 +1,37 @@
-// Temporary: the forward/backward are being written; these definitions let everything link.
+// Model-level glue: loading, the KV cache, FLOP counting.
 #include "model/model.h"
 
 #include "core/error.h"
 
 namespace llada {
+
 Model Model::load(const std::string& dir, const LoadOptions& opt) {
   Model m;
   load_model_dir(dir, &m.cfg, &m.w, opt);
   return m;
 }
-void KVCache::allocate(const ModelConfig&, int64_t, int64_t) { fail("KVCache: not implemented yet"); }
-const float* model_forward(const Model&, const ForwardArgs&, Workspace&) {
-  fail("model_forward: not implemented yet");
+
+void KVCache::allocate(const ModelConfig& cfg, int64_t batch, int64_t len) {
+  LLADA_CHECK(batch > 0 && len > 0, "KV cache: bad size %lld x %lld", (long long)batch, (long long)len);
+  if (B == batch && T == len && int64_t(k.size()) == cfg.n_layers &&
+      (k.empty() || k[0].shape[2] == cfg.kv_dim()))
+    return;  // reuse
+  B = batch;
+  T = len;
+  k.clear();
+  v.clear();
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    k.push_back(Tensor::zeros("cache.k." + std::to_string(l), {batch, len, cfg.kv_dim()}));
+    v.push_back(Tensor::zeros("cache.v." + std::to_string(l), {batch, len, cfg.kv_dim()}));
+  }
 }
-double model_forward_backward(const Model&, const ForwardArgs&, const int32_t*, const float*, Weights&,
-                              Workspace&) {
-  fail("model_forward_backward: not implemented yet");
+
+double forward_flops(const ModelConfig& c, int64_t B, int64_t T, int64_t Tk, int64_t n_rows) {
+  const double C = double(c.d_model), KV = double(c.kv_dim()), F = double(c.mlp_hidden_size);
+  double per_token_layer = 2 * C * C + 2 * C * KV + 3 * C * F + 2 * double(Tk) * C;
+  double macs = double(B * T) * per_token_layer * double(c.n_layers) +
+                double(n_rows) * C * double(c.embedding_size);
+  return 2.0 * macs;
 }
-double forward_flops(const ModelConfig&, int64_t, int64_t, int64_t, int64_t) { return 0; }
+
 }  // namespace llada

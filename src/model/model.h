@@ -49,6 +49,11 @@ class Workspace {
  public:
   Arena arena;
   size_t peak_bytes() const { return arena.capacity(); }
+  // RoPE angle tables for positions [0, rope_len), grown on demand and reused.
+  std::vector<float> rope_cos, rope_sin;
+  int64_t rope_len = 0, rope_hd = 0;
+  double rope_theta = 0;
+  std::shared_ptr<void> impl;  // the activation table (model/activations.h), reused across calls
 };
 
 // Returns logits [n_rows (or B*T), embedding_size], valid until the next call on `ws`.
@@ -60,7 +65,8 @@ const float* model_forward(const Model& m, const ForwardArgs& a, Workspace& ws);
 double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_t* targets,
                               const float* weights, Weights& grads, Workspace& ws);
 
-// Multiply-adds of one forward over B*T rows producing n_rows logits (x2 = FLOPs).
+// FLOPs (2 x multiply-adds) of one forward over B*T rows attending over Tk keys and producing
+// n_rows logits. Forward+backward costs 3x this.
 double forward_flops(const ModelConfig& cfg, int64_t B, int64_t T, int64_t Tk, int64_t n_rows);
 
 }  // namespace llada

@@ -1,0 +1,193 @@
+// The mask predictor's forward pass (spec section 1), op by op through kernels/.
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/activations.h"
+
+namespace llada {
+namespace detail {
+
+namespace {
+
+// Linear layer y[N,out] = beta*y + x[N,in] · Wᵀ with W stored [out, in] in its own dtype.
+void linear(float* y, const float* x, const Tensor& W, int64_t N, float beta = 0.0f) {
+  const int64_t out = W.shape[0], in = W.shape[1];
+  kernels::gemm(N, out, in, {x, DType::F32, in, false}, {W.data, W.dtype, in, true}, y, out, beta);
+}
+
+template <typename Take>
+void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Take&& take) {
+  const ModelConfig& c = m.cfg;
+  const int64_t N = a.B * a.T, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
+  const int64_t Tk = a.cache ? a.cache->T : a.T;
+  acts.N = N;
+  acts.Tk = Tk;
+  acts.R = a.rows ? a.n_rows : N;
+  acts.layers.resize(size_t(c.n_layers));
+  kernels::AttnShape s{a.B, a.T, Tk, c.n_heads, c.n_kv_heads, c.head_dim(), a.T * C, Tk * KV,
+                       a.pos0, a.causal};
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    LayerActs& L = acts.layers[size_t(l)];
+    if (l > 0 && !training) {  // inference: every layer reuses layer 0's buffers
+      L = acts.layers[0];
+      continue;
+    }
+    L.x = take(N * C);
+    L.n1 = take(N * C);
+    L.rstd1 = take(N);
+    L.q = take(N * C);
+    L.k = take(N * KV);
+    L.v = take(N * KV);
+    L.probs = training ? take(a.B * c.n_heads * a.T * Tk) : nullptr;
+    L.att = take(N * C);
+    L.h = training ? take(N * C) : L.x;  // inference adds in place into the residual
+    L.n2 = take(N * C);
+    L.rstd2 = take(N);
+    L.gate = take(N * F);
+    L.up = take(N * F);
+    L.act = take(N * F);
+  }
+  acts.x_final = training ? take(N * C) : acts.layers[0].x;
+  acts.rstd_f = take(N);
+  acts.nf = take(N * C);
+  acts.nf_rows = a.rows ? take(acts.R * C) : acts.nf;
+  acts.logits = take(acts.R * c.embedding_size);
+  acts.pos = reinterpret_cast<int32_t*>(take(N));
+  acts.attn_scratch = take(kernels::attention_scratch_floats(s));
+  if (training) {
+    Grads& g = acts.grad;
+    g.dres = take(N * C);
+    g.dn = take(N * C);
+    g.dnr = take(acts.R * C);
+    g.datt = take(N * C);
+    g.dq = take(N * C);
+    g.dk = take(N * KV);
+    g.dv = take(N * KV);
+    g.dgate = take(N * F);
+    g.dup = take(N * F);
+    g.dact = take(N * F);
+  }
+}
+
+void ensure_rope_tables(const ModelConfig& c, int64_t len, Workspace& ws) {
+  const int64_t hd = c.head_dim();
+  if (ws.rope_len >= len && ws.rope_hd == hd && ws.rope_theta == c.rope_theta) return;
+  int64_t n = std::max<int64_t>(len, ws.rope_hd == hd && ws.rope_theta == c.rope_theta ? ws.rope_len * 2 : 0);
+  ws.rope_cos.resize(size_t(n * hd / 2));
+  ws.rope_sin.resize(size_t(n * hd / 2));
+  kernels::rope_tables(ws.rope_cos.data(), ws.rope_sin.data(), n, hd, c.rope_theta);
+  ws.rope_len = n;
+  ws.rope_hd = hd;
+  ws.rope_theta = c.rope_theta;
+}
+
+}  // namespace
+
+void validate_args(const Model& m, const ForwardArgs& a) {
+  const ModelConfig& c = m.cfg;
+  LLADA_CHECK(a.B > 0 && a.T > 0, "model forward: empty batch (B=%lld, T=%lld)", (long long)a.B,
+              (long long)a.T);
+  LLADA_CHECK(a.ids != nullptr, "model forward: no input ids");
+  LLADA_CHECK(a.pos0 >= 0, "model forward: negative start position %lld", (long long)a.pos0);
+  const int64_t N = a.B * a.T;
+  for (int64_t i = 0; i < N; ++i)
+    LLADA_CHECK(a.ids[i] >= 0 && a.ids[i] < c.embedding_size,
+                "token id %d (sequence %lld, position %lld) is outside the vocabulary [0, %lld)",
+                a.ids[i], (long long)(i / a.T), (long long)(i % a.T), (long long)c.embedding_size);
+  if (a.cache) {
+    LLADA_CHECK(a.cache->B == a.B, "KV cache holds %lld sequences, batch has %lld",
+                (long long)a.cache->B, (long long)a.B);
+    LLADA_CHECK(a.pos0 + a.T <= a.cache->T, "KV cache of %lld positions cannot take [%lld, %lld)",
+                (long long)a.cache->T, (long long)a.pos0, (long long)(a.pos0 + a.T));
+    LLADA_CHECK(int64_t(a.cache->k.size()) == c.n_layers, "KV cache was not allocated for this model");
+  }
+  if (a.rows) {
+    for (int64_t i = 0; i < a.n_rows; ++i)
+      LLADA_CHECK(a.rows[i] >= 0 && a.rows[i] < N, "logit row %d outside [0, %lld)", a.rows[i],
+                  (long long)N);
+  }
+}
+
+Acts& carve_activations(const Model& m, const ForwardArgs& a, Workspace& ws, bool training) {
+  if (!ws.impl) ws.impl = std::make_shared<Acts>();
+  Acts& acts = *static_cast<Acts*>(ws.impl.get());  // reused: its layer table is allocated once
+  size_t bytes = 0;
+  layout(m, a, training, acts, [&](int64_t n) -> float* {
+    bytes += (size_t(n) * 4 + 63) / 64 * 64;
+    return nullptr;
+  });
+  ws.arena.reset();
+  ws.arena.reserve(bytes);
+  layout(m, a, training, acts, [&](int64_t n) { return ws.arena.alloc<float>(size_t(n)); });
+  return acts;
+}
+
+const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts) {
+  const ModelConfig& c = m.cfg;
+  const Weights& w = m.w;
+  const int64_t B = a.B, T = a.T, N = B * T, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
+  const int64_t H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim();
+  const int64_t Tk = acts.Tk;
+  const float eps = float(c.rms_norm_eps);
+
+  ensure_rope_tables(c, a.pos0 + T, ws);
+  for (int64_t i = 0; i < N; ++i) acts.pos[i] = int32_t(a.pos0 + i % T);
+
+  kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
+
+  kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal};
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[size_t(l)];
+    LayerActs& L = acts.layers[size_t(l)];
+    kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
+    linear(L.q, L.n1, lw.q_proj, N);
+    linear(L.k, L.n1, lw.k_proj, N);
+    linear(L.v, L.n1, lw.v_proj, N);
+    kernels::rope_forward(L.q, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
+    kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
+    const float* k = L.k;
+    const float* v = L.v;
+    if (a.cache) {  // store this call's K/V in its slots, then attend over the whole cache
+      float* ck = a.cache->k[size_t(l)].f32();
+      float* cv = a.cache->v[size_t(l)].f32();
+      for (int64_t b = 0; b < B; ++b) {
+        std::memcpy(ck + (b * Tk + a.pos0) * KV, L.k + b * T * KV, size_t(T * KV) * 4);
+        std::memcpy(cv + (b * Tk + a.pos0) * KV, L.v + b * T * KV, size_t(T * KV) * 4);
+      }
+      k = ck;
+      v = cv;
+    }
+    kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
+    if (L.h != L.x) std::memcpy(L.h, L.x, size_t(N * C) * 4);
+    linear(L.h, L.att, lw.attn_out, N, 1.0f);  // h = x + attn_out(att)
+    kernels::rmsnorm_forward(L.n2, L.rstd2, L.h, lw.ff_norm.f32(), N, C, eps);
+    linear(L.gate, L.n2, lw.ff_proj, N);
+    linear(L.up, L.n2, lw.up_proj, N);
+    kernels::swiglu_forward(L.act, L.gate, L.up, N * F);
+    float* next = (l + 1 < c.n_layers) ? acts.layers[size_t(l + 1)].x : acts.x_final;
+    if (next != L.h) std::memcpy(next, L.h, size_t(N * C) * 4);
+    linear(next, L.act, lw.ff_out, N, 1.0f);  // x' = h + ff_out(act)
+  }
+  kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
+  if (a.rows) {
+    for (int64_t i = 0; i < acts.R; ++i)
+      std::memcpy(acts.nf_rows + i * C, acts.nf + int64_t(a.rows[i]) * C, size_t(C) * 4);
+  }
+  linear(acts.logits, acts.nf_rows, w.lm_head(), acts.R);
+  return acts.logits;
+}
+
+}  // namespace detail
+
+const float* model_forward(const Model& m, const ForwardArgs& a, Workspace& ws) {
+  detail::validate_args(m, a);
+  detail::Acts& acts = detail::carve_activations(m, a, ws, /*training=*/false);
+  return detail::run_forward(m, a, ws, acts);
+}
+
+}  // namespace llada
