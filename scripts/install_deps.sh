@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs every build, test and reference dependency from Debian (and the npm reference tools).
+# Used by .ci/run and scripts/demo.sh; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake g++ pkg-config git ca-certificates \
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev \
+  libgtest-dev libgmock-dev googletest libbenchmark-dev \
+  python3 python3-torch python3-numpy nodejs npm opencc >/dev/null
+# Reference tools from npm (tokenizer reference implementation), pinned by tests/js/package-lock.json.
+if [ "${1:-}" != "--no-npm" ] && [ -f tests/js/package.json ]; then
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
