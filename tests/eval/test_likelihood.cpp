@@ -93,11 +93,14 @@ TEST(Likelihood, ConvergesToTheExactBoundForATwoTokenAnswer) {
       s -= log_softmax_at(lg + i * 20, 20, answer[size_t(masked_positions[i])]);
     return s;
   };
-  // Rows with m = 1 and m = 2 appear equally often (see MaskCounts), so
-  // E[loss] = 1/2 * (mean over single masks of CE / (1/2)) + 1/2 * (CE of both / 1).
+  // k is uniform in {1, 2}; the fraction of rows with m = 1 follows from the mask counts, so
+  // E[loss] = f1 * (mean over single masks of CE / (1/2)) + (1 - f1) * (CE of both / 1).
+  double f1 = 0;
+  for (int64_t k : {1, 2})
+    for (int64_t mc : likelihood_mask_counts(k, 2, 16)) f1 += (mc == 1) / 32.0;
   double single = (ce_sum({0}) + ce_sum({1})) / 2 / 0.5;
   double both = ce_sum({0, 1});
-  double exact = -(0.5 * single + 0.5 * both);
+  double exact = -(f1 * single + (1 - f1) * both);
   LikelihoodOptions o;
   o.mask_id = 19;
   o.mc_num = 2048;
