@@ -1,0 +1,171 @@
+// Attention, fast. Work is split into (batch, head, query tile) tasks over OpenMP threads; each
+// task computes its score tile S = Q·Kᵀ and the output P·V with single-threaded oneDNN gemms
+// (strided views straight into q/k/v, no copies) and does the masked softmax in between with a
+// vectorised exp. With a causal mask only the key columns some row of the tile can see are computed.
+// The scores are written straight into `probs` when the caller keeps them, else into the
+// per-thread scratch tile.
+//
+// Backward is split over (batch, kv head) so the heads of a GQA group, which all add into the
+// same dk/dv rows, run on one thread: per query tile, dP = dO·Vᵀ, dS = P∘(dP - rowsum(P∘dP))·scale,
+// dQ = dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/cpu/fast_math.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+namespace llada::kernels {
+namespace {
+
+constexpr int64_t kQTile = 64;
+
+int64_t qtile(const AttnShape& s) { return std::min<int64_t>(kQTile, std::max<int64_t>(s.Tq, 1)); }
+
+void check_shape(const AttnShape& s) {
+  LLADA_CHECK(s.B >= 0 && s.Tq >= 0 && s.Tk >= 0 && s.hd > 0 && s.H > 0 && s.KVH > 0,
+              "attention: bad shape B=%lld Tq=%lld Tk=%lld H=%lld KVH=%lld hd=%lld", (long long)s.B,
+              (long long)s.Tq, (long long)s.Tk, (long long)s.H, (long long)s.KVH, (long long)s.hd);
+  LLADA_CHECK(s.H % s.KVH == 0, "attention: n_heads %lld not a multiple of n_kv_heads %lld",
+              (long long)s.H, (long long)s.KVH);
+}
+
+// Number of key columns any row of query tile [t0, t0+tq) can see under the causal rule.
+int64_t key_cols(const AttnShape& s, int64_t t0, int64_t tq) {
+  if (!s.causal) return s.Tk;
+  return std::clamp<int64_t>(s.q_pos0 + t0 + tq, 0, s.Tk);
+}
+
+int threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+}  // namespace
+
+int64_t attention_scratch_floats(const AttnShape& s) {
+  return int64_t(threads()) * qtile(s) * std::max<int64_t>(s.Tk, 1);
+}
+
+void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
+                       const uint8_t* key_mask, const AttnShape& s, float* scratch) {
+  check_shape(s);
+  const int64_t QT = qtile(s), ntiles = (s.Tq + QT - 1) / QT, group = s.H / s.KVH, hd = s.hd;
+  const int64_t tasks = s.B * s.H * ntiles;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const int nthr = threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / (s.H * ntiles), h = task / ntiles % s.H, tile = task % ntiles;
+    const int64_t g = h / group, t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
+    const int64_t kc = key_cols(s, t0, tq);
+    float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk
+                     : scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
+    const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
+    const float* kg = k + b * s.kv_bs + g * hd;
+    const float* vg = v + b * s.kv_bs + g * hd;
+    float* ot = out + b * s.q_bs + (t0 * s.H + h) * hd;
+    if (kc > 0)
+      gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
+           Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk);
+    const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
+    for (int64_t r = 0; r < tq; ++r) {
+      float* p = S + r * s.Tk;
+      // Visible keys of this row: the causal limit, then the padding mask.
+      const int64_t lim = s.causal ? std::clamp<int64_t>(s.q_pos0 + t0 + r + 1, 0, s.Tk) : s.Tk;
+      float mx = -INFINITY;
+      if (mask) {
+        for (int64_t j = 0; j < lim; ++j) {
+          p[j] = mask[j] ? p[j] * scale : -INFINITY;
+          mx = std::max(mx, p[j]);
+        }
+      } else {
+#pragma omp simd reduction(max : mx)
+        for (int64_t j = 0; j < lim; ++j) {
+          p[j] *= scale;
+          mx = std::max(mx, p[j]);
+        }
+      }
+      // Keys beyond the row's limit (computed or not) get probability zero.
+      std::fill(p + lim, p + (probs ? s.Tk : kc), 0.0f);
+      if (mx == -INFINITY) {  // no visible key: zero probabilities, zero output
+        std::fill(p, p + lim, 0.0f);
+        continue;
+      }
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < lim; ++j) {
+        p[j] = cpu::exp_fast(p[j] - mx);
+        sum += p[j];
+      }
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
+    }
+    if (kc > 0) {
+      gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
+           Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd);
+    } else {
+      for (int64_t r = 0; r < tq; ++r) std::fill(ot + r * s.H * hd, ot + r * s.H * hd + hd, 0.0f);
+    }
+  }
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* probs,
+                        const float* q, const float* k, const float* v, const AttnShape& s,
+                        float* scratch) {
+  check_shape(s);
+  LLADA_CHECK(probs != nullptr, "attention_backward: probs from the forward pass are required");
+  const int64_t QT = qtile(s), ntiles = (s.Tq + QT - 1) / QT, group = s.H / s.KVH, hd = s.hd;
+  const int64_t tasks = s.B * s.KVH;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const int nthr = threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t b = task / s.KVH, g = task % s.KVH;
+    float* dS = scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
+    const float* kg = k + b * s.kv_bs + g * hd;
+    const float* vg = v + b * s.kv_bs + g * hd;
+    float* dkg = dk + b * s.kv_bs + g * hd;
+    float* dvg = dv + b * s.kv_bs + g * hd;
+    for (int64_t j = 0; j < s.Tk; ++j) {
+      std::fill(dkg + j * s.KVH * hd, dkg + j * s.KVH * hd + hd, 0.0f);
+      std::fill(dvg + j * s.KVH * hd, dvg + j * s.KVH * hd + hd, 0.0f);
+    }
+    for (int64_t h = g * group; h < (g + 1) * group; ++h)
+      for (int64_t tile = 0; tile < ntiles; ++tile) {
+        const int64_t t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
+        const int64_t kc = key_cols(s, t0, tq);
+        const float* P = probs + ((b * s.H + h) * s.Tq + t0) * s.Tk;
+        const float* go = dout + b * s.q_bs + (t0 * s.H + h) * hd;
+        const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
+        float* dqt = dq + b * s.q_bs + (t0 * s.H + h) * hd;
+        if (kc == 0) {
+          for (int64_t r = 0; r < tq; ++r)
+            std::fill(dqt + r * s.H * hd, dqt + r * s.H * hd + hd, 0.0f);
+          continue;
+        }
+        const int64_t ldq = s.H * hd, ldkv = s.KVH * hd;
+        gemm(tq, kc, hd, Operand{go, DType::F32, ldq, false}, Operand{vg, DType::F32, ldkv, true},
+             dS, s.Tk);
+        for (int64_t r = 0; r < tq; ++r) {
+          const float* p = P + r * s.Tk;
+          float* d = dS + r * s.Tk;
+          float pdp = 0.0f;
+#pragma omp simd reduction(+ : pdp)
+          for (int64_t j = 0; j < kc; ++j) pdp += p[j] * d[j];
+#pragma omp simd
+          for (int64_t j = 0; j < kc; ++j) d[j] = p[j] * (d[j] - pdp) * scale;
+        }
+        gemm(tq, hd, kc, Operand{dS, DType::F32, s.Tk, false}, Operand{kg, DType::F32, ldkv, false},
+             dqt, ldq);
+        gemm(kc, hd, tq, Operand{dS, DType::F32, s.Tk, true}, Operand{qt, DType::F32, ldq, false},
+             dkg, ldkv, 1.0f);
+        gemm(kc, hd, tq, Operand{P, DType::F32, s.Tk, true}, Operand{go, DType::F32, ldq, false},
+             dvg, ldkv, 1.0f);
+      }
+  }
+}
+
+}  // namespace llada::kernels

@@ -1,0 +1,186 @@
+// gemm on oneDNN (v2 API). Every distinct (shape, strides, dtypes, beta) gets one primitive plus
+// its memory objects and argument map, created on first use and cached per thread: a steady-state
+// call is one hash lookup, three set_data_handle calls and execute(), with no allocation.
+// The cache is thread_local because dnnl::memory objects (whose handles we rebind) must not be
+// shared between concurrently executing threads; gemm may be called from inside an OpenMP
+// region (attention does), where oneDNN runs the primitive on the calling thread.
+#include "kernels/matmul.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/bf16_convert.h"
+
+namespace llada::kernels {
+namespace {
+
+using dnnl::memory;
+
+struct Key {
+  int64_t M, N, K, lda, ldb, ldc;
+  uint32_t beta_bits;
+  uint8_t ta, tb, bf16;
+  int32_t nthr;  // threads the primitive was created for (1 inside an OpenMP region)
+  bool operator==(const Key& o) const {
+    return nthr == o.nthr && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb && ldc == o.ldc &&
+           beta_bits == o.beta_bits && ta == o.ta && tb == o.tb && bf16 == o.bf16;
+  }
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(uint64_t(k.M));
+    mix(uint64_t(k.N));
+    mix(uint64_t(k.K));
+    mix(uint64_t(k.lda));
+    mix(uint64_t(k.ldb));
+    mix(uint64_t(k.ldc));
+    mix(k.beta_bits);
+    mix(uint64_t(k.ta) | uint64_t(k.tb) << 8 | uint64_t(k.bf16) << 16 | uint64_t(k.nthr) << 24);
+    return size_t(h);
+  }
+};
+
+struct Entry {
+  dnnl::matmul prim;
+  memory a, b, c;
+  std::unordered_map<int, memory> args;
+};
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+struct ThreadState {
+  dnnl::stream stream{engine()};
+  std::unordered_map<Key, std::unique_ptr<Entry>, KeyHash> cache;
+  Key last_key{};
+  Entry* last = nullptr;
+  std::vector<bf16_t> scratch_a, scratch_b;  // grow-only bf16 copies of f32 operands
+};
+
+ThreadState& state() {
+  thread_local ThreadState st;
+  return st;
+}
+
+// Strides of op(X)[rows, cols] stored row-major with leading dimension ld.
+memory::dims op_strides(int64_t ld, bool trans) {
+  return trans ? memory::dims{1, ld} : memory::dims{ld, 1};
+}
+
+std::unique_ptr<Entry> make_entry(const Key& k) {
+  const auto dt = k.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  memory::desc a_md({k.M, k.K}, dt, op_strides(k.lda, k.ta));
+  memory::desc b_md({k.K, k.N}, dt, op_strides(k.ldb, k.tb));
+  memory::desc c_md({k.M, k.N}, memory::data_type::f32, memory::dims{k.ldc, 1});
+  dnnl::primitive_attr attr;
+  float beta;
+  std::memcpy(&beta, &k.beta_bits, 4);
+  if (beta != 0.0f) {
+    dnnl::post_ops po;
+    po.append_sum(beta);
+    attr.set_post_ops(po);
+  }
+  dnnl::matmul::desc d(a_md, b_md, c_md);
+  dnnl::matmul::primitive_desc pd(d, attr, engine());
+  auto e = std::make_unique<Entry>();
+  e->prim = dnnl::matmul(pd);
+  e->a = memory(a_md, engine(), DNNL_MEMORY_NONE);
+  e->b = memory(b_md, engine(), DNNL_MEMORY_NONE);
+  e->c = memory(c_md, engine(), DNNL_MEMORY_NONE);
+  e->args = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+  return e;
+}
+
+// Rounds op(X) (stored rows x cols, leading dimension ld) to a compact bf16 copy; returns the
+// operand that describes the copy.
+Operand to_bf16(const Operand& x, int64_t rows, int64_t cols, std::vector<bf16_t>& buf) {
+  const size_t need = size_t(rows * cols);
+  if (buf.size() < need) buf.resize(need);
+  const float* src = static_cast<const float*>(x.data);
+  bf16_t* dst = buf.data();
+  const bool par = need >= (1u << 16) && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; ++r) cpu::f32_to_bf16_row(dst + r * cols, src + r * x.ld, cols);
+  return Operand{dst, DType::BF16, cols, x.trans};
+}
+
+void scale_c(int64_t M, int64_t N, float* C, int64_t ldc, float beta) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void check_operand(const Operand& x, const char* name, int64_t rows, int64_t cols) {
+  // rows x cols is op(X); the stored matrix is transposed when trans is set.
+  const int64_t stored_cols = x.trans ? rows : cols;
+  LLADA_CHECK(x.dtype == DType::F32 || x.dtype == DType::BF16,
+              "gemm: operand %s has dtype %s, expected F32 or BF16", name, dtype_name(x.dtype));
+  LLADA_CHECK(x.ld >= stored_cols && x.ld >= 1,
+              "gemm: operand %s leading dimension %lld < stored columns %lld", name,
+              (long long)x.ld, (long long)stored_cols);
+  LLADA_CHECK(x.data != nullptr, "gemm: operand %s is null", name);
+}
+
+}  // namespace
+
+void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C, int64_t ldc,
+          float beta) {
+  LLADA_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative shape M=%lld N=%lld K=%lld",
+              (long long)M, (long long)N, (long long)K);
+  if (M == 0 || N == 0) return;
+  LLADA_CHECK(ldc >= N, "gemm: ldc %lld < N %lld", (long long)ldc, (long long)N);
+  if (K == 0) return scale_c(M, N, C, ldc, beta);
+  check_operand(A, "A", M, K);
+  check_operand(B, "B", K, N);
+
+  ThreadState& st = state();
+  Operand a = A, b = B;
+  const bool bf16 = A.dtype == DType::BF16 || B.dtype == DType::BF16;
+  if (bf16) {
+    if (a.dtype == DType::F32) a = to_bf16(A, A.trans ? K : M, A.trans ? M : K, st.scratch_a);
+    if (b.dtype == DType::F32) b = to_bf16(B, B.trans ? N : K, B.trans ? K : N, st.scratch_b);
+  }
+  Key key{M, N, K, a.ld, b.ld, ldc, 0, uint8_t(a.trans), uint8_t(b.trans), uint8_t(bf16),
+          omp_in_parallel() ? 1 : omp_get_max_threads()};
+  std::memcpy(&key.beta_bits, &beta, 4);
+  if (beta == 0.0f) key.beta_bits = 0;  // -0.0f is the same request
+
+  Entry* e = st.last;
+  if (!e || !(st.last_key == key)) {
+    auto it = st.cache.find(key);
+    if (it == st.cache.end()) it = st.cache.emplace(key, make_entry(key)).first;
+    e = it->second.get();
+    st.last = e;
+    st.last_key = key;
+  }
+  e->a.set_data_handle(const_cast<void*>(a.data));
+  e->b.set_data_handle(const_cast<void*>(b.data));
+  e->c.set_data_handle(C);
+  e->prim.execute(st.stream, e->args);
+  st.stream.wait();
+}
+
+const char* gemm_backend_name() {
+  static const std::string name = [] {
+    const dnnl_version_t* v = dnnl::version();
+    const char* rt = v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp"
+                     : v->cpu_runtime == DNNL_RUNTIME_TBB ? "tbb"
+                     : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "seq"
+                                                          : "other";
+    return strformat("onednn %d.%d.%d (cpu runtime %s)", v->major, v->minor, v->patch, rt);
+  }();
+  return name.c_str();
+}
+
+}  // namespace llada::kernels

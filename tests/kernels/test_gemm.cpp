@@ -1,0 +1,123 @@
+// gemm (oneDNN) against gemm_ref: every transpose combination, leading dimensions larger than the
+// rows, odd sizes, beta 0/1/other, f32 and bf16 operands, and calls from inside an OpenMP region.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "kernels/matmul.h"
+#include "test_util.h"
+
+namespace llada::kernels {
+namespace {
+
+using test::randn;
+
+struct Case {
+  int64_t M, N, K;
+  bool ta, tb;
+  int64_t pad;  // extra leading-dimension padding on every operand
+  float beta;
+  DType da, db;
+};
+
+// f32: the products are exact-ish and only the summation order differs from the reference (oneDNN
+// blocks K), so errors are ~K * eps * |a||b|; we allow 1e-5 relative + 1e-5 * sqrt(K) absolute.
+// bf16: both sides round the same inputs to bf16 with RNE and accumulate in f32, so only the
+// summation order differs again; the same tolerance would pass, but oneDNN may keep partial sums
+// in bf16-friendly blocks, so we allow 1e-4 relative + 1e-4 * sqrt(K) absolute.
+void run_case(const Case& c, uint64_t seed) {
+  const int64_t a_rows = c.ta ? c.K : c.M, a_cols = c.ta ? c.M : c.K;
+  const int64_t b_rows = c.tb ? c.N : c.K, b_cols = c.tb ? c.K : c.N;
+  const int64_t lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.N + c.pad;
+  auto af = randn(size_t(a_rows * lda), seed);
+  auto bf = randn(size_t(b_rows * ldb), seed + 1);
+  std::vector<bf16_t> ab(af.size()), bb(bf.size());
+  for (size_t i = 0; i < af.size(); ++i) ab[i] = f32_to_bf16(af[i]);
+  for (size_t i = 0; i < bf.size(); ++i) bb[i] = f32_to_bf16(bf[i]);
+  Operand A{c.da == DType::F32 ? (const void*)af.data() : (const void*)ab.data(), c.da, lda, c.ta};
+  Operand B{c.db == DType::F32 ? (const void*)bf.data() : (const void*)bb.data(), c.db, ldb, c.tb};
+  auto c0 = randn(size_t(c.M * ldc), seed + 2);
+  auto c_fast = c0, c_ref = c0;
+  gemm(c.M, c.N, c.K, A, B, c_fast.data(), ldc, c.beta);
+  gemm_ref(c.M, c.N, c.K, A, B, c_ref.data(), ldc, c.beta);
+  const bool bf16 = c.da == DType::BF16 || c.db == DType::BF16;
+  const double tol = bf16 ? 1e-4 : 1e-5;
+  const std::string what = strformat("M=%lld N=%lld K=%lld ta=%d tb=%d pad=%lld beta=%g %s x %s",
+                                     (long long)c.M, (long long)c.N, (long long)c.K, c.ta, c.tb,
+                                     (long long)c.pad, c.beta, dtype_name(c.da), dtype_name(c.db));
+  EXPECT_LE(test::max_rel_excess(c_fast.data(), c_ref.data(), c_fast.size(),
+                                 tol * std::sqrt(double(c.K) + 1), tol),
+            1.0)
+      << what;
+  // Padding columns of C are untouched.
+  for (int64_t i = 0; i < c.M; ++i)
+    for (int64_t j = c.N; j < ldc; ++j) ASSERT_EQ(c_fast[i * ldc + j], c0[i * ldc + j]) << what;
+}
+
+TEST(Gemm, AllTransposesPaddingBetaDtypes) {
+  const int64_t sizes[][3] = {{1, 1, 1},   {3, 7, 17},  {17, 3, 7},  {63, 65, 33},
+                              {64, 64, 64}, {65, 1, 63}, {1, 130, 200}, {130, 96, 1}};
+  const DType dts[][2] = {{DType::F32, DType::F32},
+                          {DType::BF16, DType::BF16},
+                          {DType::F32, DType::BF16},
+                          {DType::BF16, DType::F32}};
+  uint64_t seed = 1;
+  for (auto& sz : sizes)
+    for (int t = 0; t < 4; ++t)
+      for (int64_t pad : {0, 5})
+        for (float beta : {0.0f, 1.0f, 0.5f})
+          for (auto& dt : dts)
+            run_case({sz[0], sz[1], sz[2], bool(t & 1), bool(t & 2), pad, beta, dt[0], dt[1]},
+                     seed++);
+}
+
+TEST(Gemm, TransformerShapes) {
+  // x·Wᵀ, dy·W and dyᵀ·x at a small transformer size, f32 and bf16 weights.
+  for (DType wt : {DType::F32, DType::BF16}) {
+    run_case({160, 256, 128, false, true, 0, 0.0f, DType::F32, wt}, 11);
+    run_case({160, 128, 256, false, false, 0, 0.0f, DType::F32, wt}, 12);
+    run_case({256, 128, 160, true, false, 0, 1.0f, DType::F32, DType::F32}, 13);
+  }
+}
+
+TEST(Gemm, ZeroK) {
+  std::vector<float> C = {1, 2, 3, 4};
+  float dummy = 0;
+  gemm(2, 2, 0, Operand{&dummy, DType::F32, 1}, Operand{&dummy, DType::F32, 2}, C.data(), 2, 0.5f);
+  EXPECT_EQ(C, (std::vector<float>{0.5f, 1, 1.5f, 2}));
+  gemm(2, 2, 0, Operand{&dummy, DType::F32, 1}, Operand{&dummy, DType::F32, 2}, C.data(), 2, 0.0f);
+  EXPECT_EQ(C, (std::vector<float>{0, 0, 0, 0}));
+}
+
+TEST(Gemm, InsideParallelRegionMatchesOutside) {
+  const int64_t M = 37, N = 29, K = 41;
+  auto a = randn(M * K, 5), b = randn(K * N, 6);
+  std::vector<float> ref(M * N);
+  gemm(M, N, K, Operand{a.data(), DType::F32, K}, Operand{b.data(), DType::F32, N}, ref.data(), N);
+  std::vector<std::vector<float>> outs(8, std::vector<float>(M * N));
+#pragma omp parallel for num_threads(2)
+  for (int i = 0; i < 8; ++i)
+    gemm(M, N, K, Operand{a.data(), DType::F32, K}, Operand{b.data(), DType::F32, N},
+         outs[i].data(), N);
+  for (auto& o : outs) EXPECT_LE(test::max_abs_diff(o.data(), ref.data(), o.size()), 1e-4);
+}
+
+TEST(Gemm, RejectsBadLeadingDimension) {
+  std::vector<float> a(16), c(16);
+  EXPECT_THROW(gemm(4, 4, 4, Operand{a.data(), DType::F32, 3}, Operand{a.data(), DType::F32, 4},
+                    c.data(), 4),
+               Error);
+  EXPECT_THROW(gemm(4, 4, 4, Operand{a.data(), DType::F16, 4}, Operand{a.data(), DType::F32, 4},
+                    c.data(), 4),
+               Error);
+}
+
+TEST(Gemm, BackendName) {
+  EXPECT_EQ(std::string(gemm_backend_name()).rfind("onednn 2.", 0), 0u) << gemm_backend_name();
+}
+
+}  // namespace
+}  // namespace llada::kernels
