@@ -36,11 +36,13 @@ double cross_entropy_forward_backward(float* dlogits, float* losses, const float
     if (losses) losses[i] = float(loss);
     if (dlogits) {
       float* d = dlogits + i * V;  // may alias z: each element is read before it is written
-      const float lse_f = float(lse);
+      // p_j = exp((z_j - max) - log(sum)): z_j - max is exact for nearby values, so large
+      // logits (|z| ~ 1e3) lose no precision to a rounded float lse.
+      const float ls = float(std::log(sum));
       const float zt = z[t];
 #pragma omp simd
-      for (int64_t j = 0; j < V; ++j) d[j] = w * cpu::exp_fast(z[j] - lse_f);
-      d[t] = w * (cpu::exp_fast(zt - lse_f) - 1.0f);
+      for (int64_t j = 0; j < V; ++j) d[j] = w * cpu::exp_fast((z[j] - mx) - ls);
+      d[t] = w * (cpu::exp_fast((zt - mx) - ls) - 1.0f);
     }
   }
   return total;
