@@ -23,6 +23,8 @@ namespace {
 
 using dnnl::memory;
 
+constexpr size_t kMaxCacheEntries = 4096;
+
 struct Key {
   int64_t M, N, K, lda, ldb, ldc;
   uint32_t beta_bits;
@@ -159,7 +161,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
   Entry* e = st.last;
   if (!e || !(st.last_key == key)) {
     auto it = st.cache.find(key);
-    if (it == st.cache.end()) it = st.cache.emplace(key, make_entry(key)).first;
+    if (it == st.cache.end()) {
+      // Bound the cache for callers whose shapes never repeat (e.g. a growing KV cache): dropping
+      // everything is crude, but steady-state loops use far fewer shapes than this.
+      if (st.cache.size() >= kMaxCacheEntries) st.cache.clear();
+      it = st.cache.emplace(key, make_entry(key)).first;
+    }
     e = it->second.get();
     st.last = e;
     st.last_key = key;
