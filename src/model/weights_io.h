@@ -1,0 +1,36 @@
+// Where a model directory keeps its weights: model.safetensors, or shards listed by
+// model.safetensors.index.json. Shared by the loader (weights_io.cpp) and `llada info`.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace llada {
+
+// The tensors a config implies, in canonical (for_each) order: the one list behind allocate(), the
+// loader's expectations and the saver's checks.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool norm;  // 1-D norm weight (always F32 in memory)
+};
+std::vector<TensorSpec> weight_layout(const ModelConfig& cfg);
+
+// Weights built from tensors given in weight_layout(cfg) order (moved in; names must match).
+Weights weights_from_list(const ModelConfig& cfg, std::vector<Tensor>&& tensors);
+
+struct WeightFiles {
+  std::vector<std::string> files;                 // full paths, in order (shards sorted by name)
+  std::string index;                              // path of the index; empty for a single file
+  std::map<std::string, std::string> weight_map;  // tensor -> file name (index only)
+};
+
+// Throws llada::Error naming the directory or the index (missing directory, no weights, malformed
+// index, a shard name that escapes the directory).
+WeightFiles find_weight_files(const std::string& dir);
+
+}  // namespace llada
