@@ -1,0 +1,67 @@
+// Tokenizers we train (byte-level BPE and char level) must load in the reference and encode the same.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "js_reference.h"
+#include "sample_texts.h"
+#include "tokenizer/tokenizer.h"
+
+namespace llada {
+namespace {
+
+std::vector<std::string> corpus() {
+  std::vector<std::string> c;
+  for (int rep = 0; rep < 3; ++rep)
+    for (const auto& t : test::sample_texts()) c.push_back(t);
+  c.push_back("The quick brown fox jumps over the lazy dog. The dog sleeps; the fox runs away quickly.\n");
+  c.push_back("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n");
+  return c;
+}
+
+void expect_same_as_reference(const Tokenizer& tok, const std::string& name) {
+  std::string problem = test::js_reference_problem();
+  ASSERT_TRUE(problem.empty()) << problem;
+  auto dir = std::filesystem::temp_directory_path() / ("llada_tok_" + name + std::to_string(::getpid()));
+  tok.save(dir.string());
+  Tokenizer reloaded = Tokenizer::load(dir.string());
+  auto texts = test::sample_texts();
+  texts.push_back("unseen characters: 龘 𠀀 ꙮ ☃ and ascii");
+  auto ref = test::js_encode((dir / "tokenizer.json").string(), texts);
+  ASSERT_EQ(ref.size(), texts.size());
+  int bad = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto ids = tok.encode(texts[i]);
+    EXPECT_EQ(ids, ref[i]) << name << " text " << i << ": \"" << texts[i] << "\"";
+    EXPECT_EQ(reloaded.encode(texts[i]), ids);
+    EXPECT_EQ(tok.decode(ids), texts[i]);
+    bad += ids != ref[i];
+  }
+  EXPECT_EQ(bad, 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trained, BpeMatchesReference) {
+  TrainOptions opt;
+  opt.vocab_size = 600;
+  opt.show_progress = false;
+  Tokenizer tok = train_bpe_from_texts(corpus(), opt);
+  EXPECT_EQ(tok.vocab_size(), 600);
+  EXPECT_EQ(tok.special().mask, 596);
+  expect_same_as_reference(tok, "bpe");
+}
+
+TEST(Trained, CharLevelMatchesReference) {
+  TrainOptions opt;
+  opt.vocab_size = 400;
+  opt.min_frequency = 1;
+  opt.show_progress = false;
+  Tokenizer tok = train_char_level_from_texts(corpus(), opt);
+  expect_same_as_reference(tok, "char");
+  // One token per known character, bytes for unknown ones.
+  EXPECT_EQ(tok.encode("床前明月光").size(), 5u);
+  EXPECT_EQ(tok.encode("龘").size(), 3u);
+}
+
+}  // namespace
+}  // namespace llada
