@@ -22,7 +22,7 @@
 namespace llada::kernels {
 namespace {
 
-constexpr int64_t kQTile = 64;
+constexpr int64_t kQTile = 256;
 
 int64_t qtile(const AttnShape& s) { return std::min<int64_t>(kQTile, std::max<int64_t>(s.Tq, 1)); }
 
@@ -70,42 +70,60 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
       gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
            Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk);
     const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
+    // Softmax per row: scale folded into the exp; without `probs` the 1/sum normalisation is
+    // applied to the hd-wide output row instead of the Tk-wide probability row.
+    float inv_sum[kQTile];
     for (int64_t r = 0; r < tq; ++r) {
       float* p = S + r * s.Tk;
       // Visible keys of this row: the causal limit, then the padding mask.
       const int64_t lim = s.causal ? std::clamp<int64_t>(s.q_pos0 + t0 + r + 1, 0, s.Tk) : s.Tk;
       float mx = -INFINITY;
       if (mask) {
-        for (int64_t j = 0; j < lim; ++j) {
-          p[j] = mask[j] ? p[j] * scale : -INFINITY;
-          mx = std::max(mx, p[j]);
-        }
+#pragma omp simd reduction(max : mx)
+        for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, mask[j] ? p[j] : -INFINITY);
       } else {
 #pragma omp simd reduction(max : mx)
-        for (int64_t j = 0; j < lim; ++j) {
-          p[j] *= scale;
-          mx = std::max(mx, p[j]);
-        }
+        for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, p[j]);
       }
       // Keys beyond the row's limit (computed or not) get probability zero.
       std::fill(p + lim, p + (probs ? s.Tk : kc), 0.0f);
       if (mx == -INFINITY) {  // no visible key: zero probabilities, zero output
         std::fill(p, p + lim, 0.0f);
+        inv_sum[r] = 0.0f;
         continue;
       }
       float sum = 0.0f;
+      if (mask) {
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < lim; ++j) {
-        p[j] = cpu::exp_fast(p[j] - mx);
-        sum += p[j];
+        for (int64_t j = 0; j < lim; ++j) {
+          const float e = cpu::exp_fast((p[j] - mx) * scale);
+          p[j] = mask[j] ? e : 0.0f;
+          sum += p[j];
+        }
+      } else {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < lim; ++j) {
+          p[j] = cpu::exp_fast((p[j] - mx) * scale);
+          sum += p[j];
+        }
       }
-      const float inv = 1.0f / sum;
+      inv_sum[r] = 1.0f / sum;
+      if (probs) {
+        const float inv = inv_sum[r];
 #pragma omp simd
-      for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
+        for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
+      }
     }
     if (kc > 0) {
       gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
            Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd);
+      if (!probs)
+        for (int64_t r = 0; r < tq; ++r) {
+          float* o = ot + r * s.H * hd;
+          const float inv = inv_sum[r];
+#pragma omp simd
+          for (int64_t d = 0; d < hd; ++d) o[d] *= inv;
+        }
     } else {
       for (int64_t r = 0; r < tq; ++r) std::fill(ot + r * s.H * hd, ot + r * s.H * hd + hd, 0.0f);
     }

@@ -1,0 +1,146 @@
+// gemm throughput on the 100M model's shapes (d 1024, ffn 2816, vocab 1024) at M = 160 and 512:
+// forward x·Wᵀ, dgrad dy·W, wgrad dyᵀ·x, f32 and bf16 weights; and the per-call overhead of our
+// gemm against a raw oneDNN primitive executed directly (the baseline, measured in the same run).
+// Run: OMP_NUM_THREADS=2 build/<dir>/bench/bench_matmul
+// Rates are per CPU-second of the whole process (Google Benchmark's CPU time sums all threads), so
+// they stay meaningful on a shared, oversubscribed machine: 2 x the rate is the 2-core figure when
+// the threads are not descheduled. The wall-clock time is in the Time column.
+#include <benchmark/benchmark.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/matmul.h"
+
+using namespace llada;
+using namespace llada::kernels;
+
+namespace {
+
+std::vector<float> rnd(size_t n) {
+  std::mt19937 g(1);
+  std::normal_distribution<float> d;
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+std::vector<bf16_t> to_bf16(const std::vector<float>& v) {
+  std::vector<bf16_t> o(v.size());
+  for (size_t i = 0; i < v.size(); ++i) o[i] = f32_to_bf16(v[i]);
+  return o;
+}
+
+enum Kind { kFwd, kDgrad, kWgrad };
+
+// args: M (tokens), out features, in features, kind, weight dtype (0 f32, 1 bf16)
+void BM_gemm(benchmark::State& st) {
+  const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
+  const Kind kind = Kind(st.range(3));
+  const bool bf = st.range(4) != 0;
+  auto x = rnd(size_t(T * in)), w = rnd(size_t(out * in)), dy = rnd(size_t(T * out));
+  auto wb = to_bf16(w);
+  std::vector<float> y(size_t(std::max(T * out, std::max(T * in, out * in))));
+  const void* wp = bf ? (const void*)wb.data() : (const void*)w.data();
+  const DType wt = bf ? DType::BF16 : DType::F32;
+  auto call = [&] {
+    switch (kind) {
+      case kFwd:  // y[T,out] = x[T,in] · Wᵀ
+        gemm(T, out, in, Operand{x.data(), DType::F32, in}, Operand{wp, wt, in, true}, y.data(), out);
+        break;
+      case kDgrad:  // dx[T,in] = dy[T,out] · W[out,in]
+        gemm(T, in, out, Operand{dy.data(), DType::F32, out}, Operand{wp, wt, in}, y.data(), in);
+        break;
+      case kWgrad:  // dW[out,in] += dyᵀ · x  (bf16 here means dy is rounded to bf16)
+        gemm(out, in, T, Operand{dy.data(), DType::F32, out, true},
+             Operand{x.data(), bf ? DType::F32 : DType::F32, in}, y.data(), in, 1.0f);
+        break;
+    }
+  };
+  if (kind == kWgrad && bf) {
+    // wgrad with bf16: both activations rounded (dy via the scratch path, x pre-rounded).
+    auto xb = to_bf16(x);
+    for (auto _ : st)
+      gemm(out, in, T, Operand{dy.data(), DType::F32, out, true}, Operand{xb.data(), DType::BF16, in},
+           y.data(), in, 1.0f);
+  } else {
+    call();
+    for (auto _ : st) call();
+  }
+  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
+                                              benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  const int64_t layers[][2] = {{1024, 1024}, {2816, 1024}, {1024, 2816}};  // {out, in}
+  for (int64_t bf : {0, 1})
+    for (int64_t kind : {kFwd, kDgrad, kWgrad})
+      for (int64_t T : {160, 512})
+        for (auto& l : layers) b->Args({T, l[0], l[1], kind, bf});
+  b->ArgNames({"M", "out", "in", "kind(0fwd,1dgrad,2wgrad)", "bf16"});
+}
+BENCHMARK(BM_gemm)->Apply(shapes);
+
+// LLaDA-8B's LM head at a sampling-sized M: [M, 4096] x [126464, 4096]ᵀ in bf16.
+void BM_gemm_lm_head_8b(benchmark::State& st) {
+  const int64_t T = st.range(0), out = 126464, in = 4096;
+  auto x = rnd(size_t(T * in));
+  std::vector<bf16_t> wb(size_t(out * in), f32_to_bf16(0.01f));
+  std::vector<float> y(size_t(T * out));
+  for (auto _ : st)
+    gemm(T, out, in, Operand{x.data(), DType::F32, in}, Operand{wb.data(), DType::BF16, in, true},
+         y.data(), out);
+  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * out * in,
+                                              benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_gemm_lm_head_8b)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Per-call overhead: a tiny product through our gemm vs the same oneDNN primitive executed
+// directly with pre-built memory objects (the floor any wrapper can reach).
+void BM_overhead_ours(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  auto a = rnd(size_t(n * n)), b = rnd(size_t(n * n));
+  std::vector<float> c(size_t(n * n));
+  for (auto _ : st) {
+    gemm(n, n, n, Operand{a.data(), DType::F32, n}, Operand{b.data(), DType::F32, n, true}, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+}
+BENCHMARK(BM_overhead_ours)->Arg(8)->Arg(32);
+
+void BM_overhead_raw_onednn(benchmark::State& st) {
+  using dnnl::memory;
+  const int64_t n = st.range(0);
+  auto a = rnd(size_t(n * n)), b = rnd(size_t(n * n));
+  std::vector<float> c(size_t(n * n));
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(eng);
+  memory::desc amd({n, n}, memory::data_type::f32, memory::dims{n, 1});
+  memory::desc bmd({n, n}, memory::data_type::f32, memory::dims{1, n});
+  memory::desc cmd({n, n}, memory::data_type::f32, memory::dims{n, 1});
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), eng);
+  dnnl::matmul prim(pd);
+  memory am(amd, eng, a.data()), bm(bmd, eng, b.data()), cm(cmd, eng, c.data());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  for (auto _ : st) {
+    prim.execute(s, args);
+    s.wait();
+    benchmark::DoNotOptimize(c.data());
+  }
+  st.SetLabel(pd.impl_info_str());
+}
+BENCHMARK(BM_overhead_raw_onednn)->Arg(8)->Arg(32);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("gemm_backend", gemm_backend_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
