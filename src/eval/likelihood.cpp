@@ -8,7 +8,7 @@
 namespace llada {
 
 std::vector<int64_t> likelihood_mask_counts(int64_t k, int64_t A, int64_t batch) {
-  std::vector<int64_t> m(size_t(batch));
+  std::vector<int64_t> m(static_cast<size_t>(batch));
   // torch.linspace(k, k + (b-1)*(A/b), b) then torch.round (half to even) in float32.
   const float step = float(A) / float(batch);
   for (int64_t r = 0; r < batch; ++r) {
@@ -52,11 +52,11 @@ LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32
   const int64_t rows_per_seq = cfg ? 2 : 1;
 
   Rng rng(opt.seed);
-  std::vector<int32_t> ids(size_t(b * rows_per_seq * L));
+  std::vector<int32_t> ids(static_cast<size_t>(b * rows_per_seq * L));
   std::vector<int32_t> rows, targets;
   std::vector<int64_t> row_of;  // which batch row each logit row belongs to
-  std::vector<uint8_t> masked(size_t(A));
-  std::vector<int64_t> perm(size_t(A));
+  std::vector<uint8_t> masked(static_cast<size_t>(A));
+  std::vector<int64_t> perm(static_cast<size_t>(A));
   std::vector<double> batch_losses;
   std::vector<float> mixed(cfg ? size_t(V) : 0);
   LikelihoodResult res;
@@ -131,7 +131,7 @@ double autoregressive_log_likelihood(const Model& m, const std::vector<int32_t>&
   LLADA_CHECK(P > 0 && A > 0, "autoregressive likelihood needs a non-empty prompt and answer");
   std::vector<int32_t> ids(prompt);
   ids.insert(ids.end(), answer.begin(), answer.end());
-  std::vector<int32_t> rows(size_t(A));
+  std::vector<int32_t> rows(static_cast<size_t>(A));
   for (int64_t t = 0; t < A; ++t) rows[size_t(t)] = int32_t(P - 1 + t);  // predicts token P+t
   ForwardArgs fa;
   fa.B = 1;

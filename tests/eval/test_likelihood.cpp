@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "eval/likelihood.h"
 #include "model/weights.h"
 
