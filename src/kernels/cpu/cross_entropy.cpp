@@ -1,6 +1,7 @@
 // Softmax cross-entropy, fast: rows in parallel, max-subtracted, exp vectorised (fast_math.h).
 // Per-row exp sums are float vector partials folded into double every kChunk elements, so a
-// 126464-wide row loses no accuracy; the total loss is summed in double.
+// 126464-wide row loses no accuracy; the total loss is summed in double. Exponents are taken of
+// z - max (exact for nearby values), so logits of magnitude 1e3 lose nothing to rounding.
 #include <cmath>
 #include <limits>
 
@@ -20,29 +21,37 @@ double cross_entropy_forward_backward(float* dlogits, float* losses, const float
     float mx = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < V; ++j) mx = z[j] > mx ? z[j] : mx;
+    const int64_t t = targets[i];
+    const float zt = z[t];  // read before dlogits (which may alias z) is written
+    const float w = weights ? weights[i] : 1.0f;
+    // With dlogits, e_j = exp(z_j - max) is stored there on the way and scaled afterwards, so
+    // exp runs once per element either way.
+    float* d = dlogits ? dlogits + i * V : nullptr;
     double sum = 0.0;
     for (int64_t j0 = 0; j0 < V; j0 += kChunk) {
       const int64_t j1 = j0 + kChunk < V ? j0 + kChunk : V;
       float part = 0.0f;
+      if (d) {
 #pragma omp simd reduction(+ : part)
-      for (int64_t j = j0; j < j1; ++j) part += cpu::exp_fast(z[j] - mx);
+        for (int64_t j = j0; j < j1; ++j) {
+          d[j] = cpu::exp_fast(z[j] - mx);
+          part += d[j];
+        }
+      } else {
+#pragma omp simd reduction(+ : part)
+        for (int64_t j = j0; j < j1; ++j) part += cpu::exp_fast(z[j] - mx);
+      }
       sum += part;
     }
     const double lse = double(mx) + std::log(sum);
-    const int64_t t = targets[i];
-    const double loss = lse - double(z[t]);
-    const float w = weights ? weights[i] : 1.0f;
+    const double loss = lse - double(zt);
     total += double(w) * loss;
     if (losses) losses[i] = float(loss);
-    if (dlogits) {
-      float* d = dlogits + i * V;  // may alias z: each element is read before it is written
-      // p_j = exp((z_j - max) - log(sum)): z_j - max is exact for nearby values, so large
-      // logits (|z| ~ 1e3) lose no precision to a rounded float lse.
-      const float ls = float(std::log(sum));
-      const float zt = z[t];
+    if (d) {
+      const float scale = float(double(w) / sum);
 #pragma omp simd
-      for (int64_t j = 0; j < V; ++j) d[j] = w * cpu::exp_fast((z[j] - mx) - ls);
-      d[t] = w * (cpu::exp_fast((zt - mx) - ls) - 1.0f);
+      for (int64_t j = 0; j < V; ++j) d[j] *= scale;
+      d[t] -= w;
     }
   }
   return total;
