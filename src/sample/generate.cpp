@@ -1,0 +1,241 @@
+#include "sample/generate.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/sys.h"
+#include "sample/rules.h"
+
+namespace llada::sample {
+
+void validate(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds& sp,
+              const GenerateOptions& o) {
+  LLADA_CHECK(!prompts.empty(), "no prompts to generate from");
+  LLADA_CHECK(sp.mask >= 0 && sp.mask < sp.vocab,
+              "the model has no valid mask_token_id (got %d, vocab %lld)", sp.mask, (long long)sp.vocab);
+  LLADA_CHECK(sp.eos >= 0 && sp.eos < sp.vocab,
+              "the model has no valid eos_token_id (got %d, vocab %lld)", sp.eos, (long long)sp.vocab);
+  LLADA_CHECK(o.gen_length > 0, "--gen-length must be positive, got %lld", (long long)o.gen_length);
+  LLADA_CHECK(o.block_length > 0, "--block-length must be positive, got %lld", (long long)o.block_length);
+  LLADA_CHECK(o.gen_length % o.block_length == 0,
+              "--gen-length %lld is not a multiple of --block-length %lld", (long long)o.gen_length,
+              (long long)o.block_length);
+  const int64_t nb = o.gen_length / o.block_length;
+  if (!o.parallel()) {
+    LLADA_CHECK(o.steps > 0, "--steps must be positive, got %lld", (long long)o.steps);
+    LLADA_CHECK(o.steps >= nb, "--steps %lld is fewer than the %lld blocks (--gen-length / --block-length)",
+                (long long)o.steps, (long long)nb);
+    LLADA_CHECK(o.uneven_steps || o.steps % nb == 0,
+                "--steps %lld is not a multiple of the number of blocks %lld (--gen-length %lld / "
+                "--block-length %lld); the reference requires it (--uneven-steps spreads the remainder)",
+                (long long)o.steps, (long long)nb, (long long)o.gen_length, (long long)o.block_length);
+  }
+  LLADA_CHECK(o.temperature >= 0, "--temperature must be >= 0, got %g", o.temperature);
+  LLADA_CHECK(o.cfg_scale >= 0, "--cfg-scale must be >= 0, got %g", o.cfg_scale);
+  LLADA_CHECK(o.threshold >= 0, "--threshold must be >= 0, got %g", o.threshold);
+  LLADA_CHECK(o.factor >= 0, "--factor must be >= 0, got %g", o.factor);
+  LLADA_CHECK(!(o.threshold > 0 && o.factor > 0), "--threshold and --factor are exclusive");
+  size_t P = 0;
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    P = std::max(P, prompts[b].size());
+    for (size_t i = 0; i < prompts[b].size(); ++i) {
+      const int32_t id = prompts[b][i];
+      LLADA_CHECK(id >= 0 && id < sp.vocab, "prompt %zu: token %zu = %d is outside the vocabulary [0, %lld)",
+                  b, i, id, (long long)sp.vocab);
+      LLADA_CHECK(o.infill || id != sp.mask,
+                  "prompt %zu: token %zu is the mask id %d (pass --infill to fill masks inside the prompt)",
+                  b, i, id);
+    }
+  }
+  LLADA_CHECK(sp.max_len <= 0 || int64_t(P) + o.gen_length <= sp.max_len,
+              "prompt (%zu tokens) + --gen-length %lld exceeds the model's max_sequence_length %lld", P,
+              (long long)o.gen_length, (long long)sp.max_len);
+}
+
+namespace {
+
+// The mutable state of one run; buffers are sized once so the step loop allocates nothing.
+struct Run {
+  int64_t B = 0, Bc = 0, T = 0, P = 0;
+  std::vector<int32_t> x;             // [Bc, T]: conditional rows, then unconditional (cfg)
+  std::vector<uint8_t> key_mask;      // [Bc, T]
+  std::vector<int32_t> rows;          // requested flat rows (cond, then their uncond twins)
+  std::vector<int64_t> row_begin;     // [B+1] ranges of `rows`/`cands` per sequence
+  std::vector<Candidate> cands;       // one per conditional requested row
+  std::vector<float> guided;          // one row of guided logits
+  std::vector<uint8_t> done;          // [B] early-exited
+  int32_t at(int64_t b, int64_t t) const { return x[size_t(b * T + t)]; }
+  void commit(int64_t b, int64_t t, int32_t v) {
+    x[size_t(b * T + t)] = v;
+    if (Bc > B) x[size_t((B + b) * T + t)] = v;  // generated positions are never prompt positions
+  }
+};
+
+}  // namespace
+
+GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t>>& prompts,
+                        const SpecialIds& sp, const GenerateOptions& o, const StepObserver& show) {
+  validate(prompts, sp, o);
+  const double t_start = now_seconds();
+  const int64_t W = src.row_width();
+  LLADA_CHECK(W >= sp.vocab, "logits have %lld columns, fewer than the vocabulary %lld", (long long)W,
+              (long long)sp.vocab);
+  const bool cfg = o.cfg_scale > 0;
+  const int32_t mask = sp.mask, pad = sp.pad >= 0 ? sp.pad : sp.eos;
+
+  Run r;
+  r.B = int64_t(prompts.size());
+  r.Bc = cfg ? 2 * r.B : r.B;
+  for (auto& p : prompts) r.P = std::max(r.P, int64_t(p.size()));
+  r.T = r.P + o.gen_length;
+  r.x.assign(size_t(r.Bc * r.T), mask);
+  r.key_mask.assign(size_t(r.Bc * r.T), 1);
+  bool any_padding = false;
+  for (int64_t b = 0; b < r.B; ++b) {
+    const auto& p = prompts[size_t(b)];
+    const int64_t off = r.P - int64_t(p.size());
+    for (int64_t t = 0; t < off; ++t) {
+      r.x[size_t(b * r.T + t)] = pad;
+      r.key_mask[size_t(b * r.T + t)] = 0;
+      any_padding = true;
+    }
+    for (size_t i = 0; i < p.size(); ++i) r.x[size_t(b * r.T + off + int64_t(i))] = p[i];
+  }
+  if (cfg) {
+    // The unconditional input: prompt_index (x != mask, computed once; padding included) -> mask.
+    for (int64_t b = 0; b < r.B; ++b)
+      for (int64_t t = 0; t < r.T; ++t) {
+        const int32_t v = r.at(b, t);
+        r.x[size_t((r.B + b) * r.T + t)] = (v != mask) ? mask : v;
+        r.key_mask[size_t((r.B + b) * r.T + t)] = r.key_mask[size_t(b * r.T + t)];
+      }
+  }
+  r.rows.resize(size_t(r.Bc * r.T));
+  r.row_begin.resize(size_t(r.B + 1));
+  r.cands.resize(size_t(r.B * r.T));
+  r.guided.resize(size_t(sp.vocab));
+  r.done.assign(size_t(r.B), 0);
+
+  RowRule rule;
+  rule.vocab = sp.vocab;
+  rule.eos = sp.eos;
+  rule.eot = sp.eot;
+  rule.mask = sp.mask;
+  rule.temperature = o.temperature;
+  rule.remasking = o.remasking;
+  rule.logits_eos_inf = o.logits_eos_inf;
+  rule.confidence_eos_eot_inf = o.confidence_eos_eot_inf;
+  Rng rng(o.seed);
+
+  GenerateStats st;
+  const int64_t nb = o.gen_length / o.block_length;
+  std::vector<std::vector<int64_t>> sched(size_t(r.B));
+  auto block_has_mask = [&](int64_t b, int64_t bs, int64_t be) {
+    for (int64_t t = bs; t < be; ++t)
+      if (r.at(b, t) == mask) return true;
+    return false;
+  };
+
+  for (int64_t k = 0; k < nb; ++k) {
+    if (std::all_of(r.done.begin(), r.done.end(), [](uint8_t d) { return d != 0; })) break;
+    const int64_t bs = r.P + k * o.block_length, be = bs + o.block_length;
+    // Positions that may be committed in this block: masks before its end. Without --infill there
+    // are none before the block, so only the block is scanned (and only its rows are computed).
+    const int64_t scan0 = o.infill ? 0 : bs;
+    int64_t steps_k = 0;
+    if (!o.parallel()) {
+      steps_k = o.steps / nb + ((o.uneven_steps && k < o.steps % nb) ? 1 : 0);
+      for (int64_t b = 0; b < r.B; ++b) {
+        int64_t n = 0;
+        for (int64_t t = bs; t < be; ++t) n += r.at(b, t) == mask;
+        sched[size_t(b)] = transfer_schedule(n, steps_k);
+      }
+    }
+    bool first_call = true;
+    for (int64_t s = 0; o.parallel() || s < steps_k; ++s) {
+      // Rows wanted: masked positions of each sequence that may be committed.
+      int64_t n = 0, want_any = 0;
+      for (int64_t b = 0; b < r.B; ++b) {
+        r.row_begin[size_t(b)] = n;
+        const int64_t k_b = o.parallel() ? 1 : sched[size_t(b)][size_t(s)];
+        if (k_b == 0) continue;
+        for (int64_t t = scan0; t < be; ++t)
+          if (r.at(b, t) == mask) r.rows[size_t(n++)] = int32_t(b * r.T + t);
+        want_any += k_b;
+      }
+      r.row_begin[size_t(r.B)] = n;
+      if (n == 0 || want_any == 0) {
+        if (o.parallel()) break;  // the block has no masks left
+        continue;                 // a step that commits nothing changes nothing: skip the model
+      }
+      if (cfg)
+        for (int64_t i = 0; i < n; ++i) r.rows[size_t(n + i)] = r.rows[size_t(i)] + int32_t(r.B * r.T);
+
+      LogitsQuery q;
+      q.B = r.Bc;
+      q.T = r.T;
+      q.ids = r.x.data();
+      q.key_mask = any_padding ? r.key_mask.data() : nullptr;
+      q.block_start = bs;
+      q.block_end = be;
+      q.block_first_call = first_call;
+      q.rows = r.rows.data();
+      q.n_rows = cfg ? 2 * n : n;
+      const double t0 = now_seconds();
+      const float* L = src.logits(q);
+      st.model_seconds += now_seconds() - t0;
+      st.nfe += 1;
+      st.rows += q.n_rows;
+      first_call = false;
+
+      for (int64_t i = 0; i < n; ++i) {
+        float* row = r.guided.data();
+        const float* c = L + i * W;
+        if (cfg) guide_logits(row, c, L + (n + i) * W, o.cfg_scale, sp.vocab);
+        else std::copy(c, c + sp.vocab, row);
+        const Prediction p = predict_row(row, rule, rng);
+        auto& cd = r.cands[size_t(i)];
+        cd.pos = r.rows[size_t(i)] % int32_t(r.T);
+        cd.token = p.token;
+        cd.conf = p.conf;
+      }
+      for (int64_t b = 0; b < r.B; ++b) {
+        Candidate* c = r.cands.data() + r.row_begin[size_t(b)];
+        const int64_t m = r.row_begin[size_t(b + 1)] - r.row_begin[size_t(b)];
+        if (m == 0) continue;
+        rank_candidates(c, m);
+        int64_t take;
+        if (o.threshold > 0) take = count_threshold(c, m, o.threshold);
+        else if (o.factor > 0) take = count_factor(c, m, o.factor);
+        else take = std::min(m, sched[size_t(b)][size_t(s)]);
+        for (int64_t j = 0; j < take; ++j) r.commit(b, c[j].pos, c[j].token);
+        st.committed += take;
+      }
+      if (show) show(StepView{r.B, r.T, r.P, r.x.data(), k, s, st.nfe});
+    }
+    if (o.early_exit) {
+      for (int64_t b = 0; b < r.B; ++b) {
+        if (r.done[size_t(b)] || block_has_mask(b, bs, be)) continue;
+        bool eos = false;
+        for (int64_t t = bs; t < be && !eos; ++t) eos = r.at(b, t) == sp.eos;
+        if (!eos) continue;
+        for (int64_t t = be; t < r.T; ++t) r.commit(b, t, sp.eos);
+        r.done[size_t(b)] = 1;
+      }
+    }
+  }
+
+  GenerateResult res;
+  res.tokens.resize(size_t(r.B));
+  for (int64_t b = 0; b < r.B; ++b) {
+    auto& out = res.tokens[size_t(b)];
+    out.assign(r.x.begin() + b * r.T + r.P, r.x.begin() + (b + 1) * r.T);
+    for (int32_t v : out) st.generated += (v != sp.eos && v != mask);
+  }
+  st.seconds = now_seconds() - t_start;
+  res.stats = st;
+  return res;
+}
+
+}  // namespace llada::sample

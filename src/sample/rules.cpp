@@ -1,0 +1,158 @@
+#include "sample/rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace llada::sample {
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// max over the columns, treating `skip1`/`skip2` as -inf (the confidence switches).
+struct Masked {
+  const float* l;
+  int32_t skip1, skip2;
+  float at(int64_t v) const { return (v == skip1 || v == skip2) ? kNegInf : l[v]; }
+};
+}  // namespace
+
+void guide_logits(float* out, const float* cond, const float* uncond, double cfg_scale, int64_t n) {
+  const float s = float(cfg_scale + 1.0);
+  for (int64_t i = 0; i < n; ++i) out[i] = uncond[i] + s * (cond[i] - uncond[i]);
+}
+
+Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
+  const int64_t V = r.vocab;
+  if (r.logits_eos_inf && r.eos >= 0 && r.eos < V) l[r.eos] = kNegInf;
+  // The mask id is not a token: committing it would leave the position masked (the reference would
+  // then leave masks in the output, and parallel decoding would never finish its block). Trained
+  // models give it ~0 probability, so removing it changes nothing there (docs/sampling.md).
+  if (r.mask >= 0 && r.mask < V) l[r.mask] = kNegInf;
+
+  Prediction p;
+  if (r.temperature == 0.0) {
+    // torch.argmax: the first maximum.
+    int64_t best = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (l[v] > l[best]) best = v;
+    p.token = int32_t(best);
+  } else {
+    // The reference computes argmax_v exp(l_v) / (-log u_v)^T in float64. log is increasing and
+    // both factors are positive, so that argmax equals argmax_v [l_v - T*log(-log u_v)] exactly in
+    // real arithmetic; this form cannot overflow (exp(l) does above l = 709) and is, divided by T,
+    // l_v/T + Gumbel noise: a sample from softmax(l/T). A -inf logit stays -inf in both forms.
+    const double T = r.temperature;
+    double best_score = -std::numeric_limits<double>::infinity();
+    int64_t best = -1;
+    for (int64_t v = 0; v < V; ++v) {
+      const double u = rng.uniform_open();
+      const double score = double(l[v]) - T * std::log(-std::log(u));
+      if (score > best_score || best < 0) { best_score = score; best = v; }
+    }
+    p.token = int32_t(best);
+  }
+
+  // The reference writes `logits_with_noise[eos] = logits[eot] = -inf`; at temperature 0 those two
+  // names are the same array, so EOS is removed from the confidence too.
+  int32_t skip1 = -1, skip2 = -1;
+  if (r.confidence_eos_eot_inf) {
+    skip1 = r.eot;
+    if (r.temperature == 0.0) skip2 = r.eos;
+  }
+  const Masked m{l, skip1, skip2};
+
+  switch (r.remasking) {
+    case Remasking::Random:
+      p.conf = rng.uniform();
+      return p;
+    case Remasking::LowConfidence: {
+      const float x0_logit = m.at(p.token);
+      if (x0_logit == kNegInf) { p.conf = 0.0; return p; }
+      float mx = kNegInf;
+      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, m.at(v));
+      double sum = 0.0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(m.at(v)) - double(mx));
+      p.conf = std::exp(double(x0_logit) - double(mx)) / sum;
+      return p;
+    }
+    case Remasking::Margin: {
+      float a1 = kNegInf, a2 = kNegInf;
+      for (int64_t v = 0; v < V; ++v) {
+        const float x = m.at(v);
+        if (x > a1) { a2 = a1; a1 = x; } else if (x > a2) { a2 = x; }
+      }
+      if (a1 == kNegInf) { p.conf = 0.0; return p; }
+      double sum = 0.0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(m.at(v)) - double(a1));
+      p.conf = (1.0 - std::exp(double(a2) - double(a1))) / sum;
+      return p;
+    }
+    case Remasking::Entropy: {
+      float mx = kNegInf;
+      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, m.at(v));
+      if (mx == kNegInf) { p.conf = -std::numeric_limits<double>::max(); return p; }
+      double sum = 0.0, wsum = 0.0;
+      for (int64_t v = 0; v < V; ++v) {
+        const double z = double(m.at(v)) - double(mx);
+        const double e = std::exp(z);
+        sum += e;
+        if (e > 0) wsum += e * z;
+      }
+      // sum p log p = E[z] - log(sum), with p = e^z / sum.
+      p.conf = wsum / sum - std::log(sum);
+      return p;
+    }
+  }
+  return p;
+}
+
+void rank_candidates(Candidate* c, int64_t n) {
+  std::sort(c, c + n, [](const Candidate& a, const Candidate& b) {
+    if (a.conf != b.conf) return a.conf > b.conf;
+    return a.pos < b.pos;
+  });
+}
+
+int64_t count_threshold(const Candidate* c, int64_t n, double tau) {
+  if (n == 0) return 0;
+  int64_t k = 1;
+  while (k < n && c[k].conf >= tau) ++k;
+  return k;
+}
+
+int64_t count_factor(const Candidate* c, int64_t n, double f) {
+  if (n == 0) return 0;
+  int64_t k = 1;  // the first is always committed
+  while (k < n && c[k].conf >= 1.0 - f / double(k + 2)) ++k;  // c[k] is c_{k+1}
+  return k;
+}
+
+std::vector<int64_t> transfer_schedule(int64_t n, int64_t steps) {
+  LLADA_ASSERT(steps > 0 && n >= 0);
+  std::vector<int64_t> s(size_t(steps), n / steps);
+  for (int64_t i = 0; i < n % steps; ++i) s[size_t(i)] += 1;
+  return s;
+}
+
+Remasking parse_remasking(const std::string& s) {
+  if (s == "low_confidence") return Remasking::LowConfidence;
+  if (s == "random") return Remasking::Random;
+  if (s == "margin") return Remasking::Margin;
+  if (s == "entropy") return Remasking::Entropy;
+  fail(strformat("--remasking: expected low_confidence, random, margin or entropy, got '%s'", s.c_str()));
+}
+
+const char* remasking_name(Remasking r) {
+  switch (r) {
+    case Remasking::LowConfidence: return "low_confidence";
+    case Remasking::Random: return "random";
+    case Remasking::Margin: return "margin";
+    case Remasking::Entropy: return "entropy";
+  }
+  return "?";
+}
+
+}  // namespace llada::sample

@@ -1,0 +1,53 @@
+// The per-position arithmetic of one sampling step (spec section 4): guidance, the EOS switches,
+// the float64 Gumbel-max prediction and the confidence rules; and the per-sequence choice of which
+// positions to commit (top-k by schedule, threshold, factor). Pure functions, tested on their own.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/rng.h"
+#include "sample/options.h"
+
+namespace llada::sample {
+
+struct RowRule {
+  int64_t vocab = 0;     // columns considered (the tokenizer's vocab_size)
+  int32_t eos = -1;      // -1: none
+  int32_t eot = -1;      // -1: none
+  int32_t mask = -1;     // never predicted (its logit is -inf, like EOS under logits_eos_inf)
+  double temperature = 0.0;
+  Remasking remasking = Remasking::LowConfidence;
+  bool logits_eos_inf = false;
+  bool confidence_eos_eot_inf = false;
+};
+
+struct Prediction {
+  int32_t token = -1;  // x0
+  double conf = 0.0;   // higher = commit first
+};
+
+// l = u + (scale + 1) * (c - u) in float32, the reference's arithmetic order.
+void guide_logits(float* out, const float* cond, const float* uncond, double cfg_scale, int64_t n);
+
+// Predicts x0 and its confidence for one row of logits `l` (modified in place: the EOS switch).
+// Draws from `rng` in a fixed order: vocab uniforms when temperature > 0, then one when random.
+Prediction predict_row(float* l, const RowRule& rule, Rng& rng);
+
+// A masked position competing to be committed in this step.
+struct Candidate {
+  int32_t pos = 0;
+  int32_t token = 0;
+  double conf = 0.0;
+};
+
+// Orders by confidence, highest first; exact ties go to the lowest position (spec section 4).
+void rank_candidates(Candidate* c, int64_t n);
+// On a ranked list: how many to commit under the threshold rule (at least one when n > 0).
+int64_t count_threshold(const Candidate* ranked, int64_t n, double tau);
+// On a ranked list: the longest prefix with c_k >= 1 - f/(k+1), k = 1.. (at least one when n > 0).
+int64_t count_factor(const Candidate* ranked, int64_t n, double f);
+
+// The per-block transfer schedule: n/steps + (s < n%steps) for s in [0, steps).
+std::vector<int64_t> transfer_schedule(int64_t n, int64_t steps);
+
+}  // namespace llada::sample
