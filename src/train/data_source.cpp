@@ -1,0 +1,79 @@
+#include "train/data_source.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "train/shards.h"
+
+namespace llada::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void DataSource::next_tokens(int64_t, int64_t, int32_t*) {
+  fail("this data source holds SFT samples, not token shards (objective sft needs sft data)");
+}
+void DataSource::next_sft(int64_t, SftSample*) {
+  fail("this data source holds token shards, not SFT samples (the sft objective needs `llada prepare` SFT output)");
+}
+
+std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    LLADA_CHECK(fs::exists(p), "data: %s does not exist", p.c_str());
+    if (fs::is_directory(p)) {
+      std::vector<std::string> files;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_regular_file() && e.path().extension() == ".bin") files.push_back(e.path().string());
+      LLADA_CHECK(!files.empty(), "data: directory %s holds no .bin files", p.c_str());
+      std::sort(files.begin(), files.end());
+      out.insert(out.end(), files.begin(), files.end());
+    } else {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+class ShardSource : public DataSource {
+ public:
+  ShardSource(const std::vector<std::string>& files, int64_t L, WindowMode mode, uint64_t seed) {
+    for (const auto& f : files) shards_.push_back(TokenShard::open(f, /*verify=*/true));
+    reader_ = std::make_unique<WindowReader>(shards_, L, mode, seed);
+  }
+  void next_tokens(int64_t B, int64_t L, int32_t* out) override {
+    LLADA_ASSERT(L == reader_->seq_len());
+    reader_->next_batch(B, out);
+  }
+  json state() const override { return json::parse(reader_->state().to_json()); }
+  void set_state(const json& s) override { reader_->set_state(WindowState::from_json(s.dump())); }
+  void check_vocab(int64_t vocab_size) const override {
+    for (const auto& s : shards_)
+      LLADA_CHECK(s->vocab_size() <= vocab_size,
+                  "%s: token shard vocabulary (%lld) is larger than the model's vocab_size (%lld): "
+                  "prepared with a different tokenizer?",
+                  s->path().c_str(), (long long)s->vocab_size(), (long long)vocab_size);
+  }
+
+ private:
+  std::vector<std::shared_ptr<TokenShard>> shards_;
+  std::unique_ptr<WindowReader> reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<DataSource> open_sft_source(const std::vector<std::string>& files, int64_t T, bool heldout,
+                                            uint64_t seed);
+
+std::unique_ptr<DataSource> open_data_source(const TrainConfig& cfg, const std::vector<std::string>& paths,
+                                             bool heldout, uint64_t seed) {
+  const auto files = expand_data_paths(paths);
+  if (cfg.objective == Objective::Sft) return open_sft_source(files, cfg.seq_len, heldout, seed);
+  const WindowMode mode = heldout ? WindowMode::Sequential : window_mode_from_name(cfg.window);
+  return std::make_unique<ShardSource>(files, cfg.seq_len, mode, seed);
+}
+
+}  // namespace llada::train

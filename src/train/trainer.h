@@ -1,0 +1,42 @@
+// The training loop: objective -> model_forward_backward -> clip -> AdamW, with held-out evaluation
+// under fixed noise, a JSON-lines metrics log, a progress bar and atomic checkpoints that a resumed
+// run continues bit-identically (same thread count: the kernels' reductions are static).
+//
+// Run directory (cfg.out):
+//   metrics.jsonl       {"step","loss","lr","grad_norm","tokens","tok_per_s","elapsed_s"} per log
+//                       interval and {"step","eval_loss"} per evaluation
+//   step-N/, latest     checkpoints (checkpoint.h)
+//   final/              the trained model (cfg.save_dtype) with its tokenizer
+//   config.json         the resolved training configuration
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "train/train_config.h"
+
+namespace llada::train {
+
+struct TrainResult {
+  int64_t steps_done = 0;      // optimizer steps completed in total (after resume)
+  double last_loss = 0;        // mean training loss over the last log interval
+  double last_eval_loss = -1;  // -1: never evaluated
+  double first_eval_loss = -1; // before the first step (RunOptions::eval_at_start)
+  double tokens_per_s = 0;     // this session
+  double seconds = 0;          // this session's wall time
+  std::string final_dir;       // "" when stopped early
+};
+
+struct RunOptions {
+  bool resume = false;         // continue from cfg.out/latest (error if there is none)
+  // Stop after this many optimizer steps in this session, writing nothing more (simulates a kill
+  // for the resume test). -1: run to cfg.steps.
+  int64_t stop_after = -1;
+  bool eval_at_start = false;  // also evaluate the held-out loss before the first step
+  // Called after every optimizer step (step index completed, loss); may be empty.
+  std::function<void(int64_t, double)> on_step;
+};
+
+TrainResult run_training(const TrainConfig& cfg, const RunOptions& opt = {});
+
+}  // namespace llada::train
