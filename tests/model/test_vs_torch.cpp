@@ -4,6 +4,7 @@
 // (`ref_cli.py batch`) because importing torch costs seconds. python3-torch is a CI dependency, so a
 // missing interpreter or torch FAILS these tests instead of skipping them.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -370,6 +371,61 @@ TEST(VsTorch, MaskedDiffusionGradients) {
     std::printf("[ %-16s ] loss %.6f vs %.6f; worst gradient rel err %.3g (%s)\n", c.name.c_str(),
                 loss, ref_loss, worst_rel, worst_name.c_str());
   }
+  fs::remove_all(dir);
+}
+
+// Runs a shell command, returning its exit status and combined output.
+int run_capture(const std::string& cmd, std::string* out) {
+  out->clear();
+  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) *out += buf;
+  const int rc = ::pclose(p);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// `llada logits` (the cross-checking entry point) writes exactly model_forward's logits for one
+// sequence, honours --attention-mask and the model's causal flag, and rejects bad input by name.
+TEST(VsTorch, LogitsCli) {
+  ASSERT_TRUE(fs::exists(LLADA_CLI)) << LLADA_CLI << " is missing: build the llada_cli target";
+  const std::string dir = tmp_root("cli");
+  Case c{.name = "cli", .kv_heads = 2, .causal = true, .B = 1, .T = 6, .left_pad = {2}, .seed = 11};
+  const Model m = make_model(c, dir + "/model");
+  const std::vector<int32_t> ids = {0, 0, 7, 3, 49, 12};
+  const std::vector<uint8_t> mask = {0, 0, 1, 1, 1, 1};
+  const std::string cli = std::string("\"") + LLADA_CLI + "\" logits --model \"" + dir + "/model\"";
+  std::string out;
+  ASSERT_EQ(run_capture(cli + " --ids 0,0,7,3,49,12 --attention-mask 0,0,1,1,1,1 --threads 1 --out \"" +
+                            dir + "/y.npy\"", &out), 0) << out;
+  NpyArray y = read_npy(dir + "/y.npy");
+  ASSERT_EQ(y.descr, "<f4");
+  ASSERT_EQ(y.shape, (std::vector<int64_t>{6, c.emb}));
+  Workspace ws;
+  ForwardArgs a;
+  a.T = 6;
+  a.ids = ids.data();
+  a.key_mask = mask.data();
+  a.causal = true;  // from the model's config.json: the CLI was not given --causal
+  const float* want = model_forward(m, a, ws);
+  const std::vector<float> got = y.as_f32();
+  for (int64_t r = 2; r < 6; ++r) {  // real positions (padding rows are unspecified)
+    MaxErr e = compare(&got[size_t(r * c.emb)], want + r * c.emb, c.emb);
+    EXPECT_LE(e.diff, 1e-5 * e.ref) << "row " << r;  // same code; only the thread count differs
+  }
+  struct Bad {
+    std::string args, expect;
+  };
+  for (const Bad& b : {Bad{"--ids 1,56,2", "--ids: id 56 at position 1"},
+                       Bad{"--ids 1,-3", "--ids: id -3"},
+                       Bad{"--ids 1,x", "--ids"},
+                       Bad{"--ids 1,2,3 --attention-mask 1,1", "--attention-mask: 2 values"},
+                       Bad{"--ids 1,2,3 --attention-mask 1,2,1", "--attention-mask: value 2"}}) {
+    const int rc = run_capture(cli + " " + b.args + " --out \"" + dir + "/z.npy\"", &out);
+    EXPECT_EQ(rc, 1) << b.args << ": " << out;
+    EXPECT_NE(out.find(b.expect), std::string::npos) << b.args << ": " << out;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/z.npy"));
   fs::remove_all(dir);
 }
 
