@@ -244,7 +244,7 @@ void check_attention(const AttnCase& c, uint64_t seed) {
 
 TEST(Ops, AttentionMatchesReference) {
   uint64_t seed = 100;
-  const int64_t hds[] = {4, 17, 64};
+  const int64_t hds[] = {5, 64};
   const int64_t heads[][2] = {{2, 2}, {4, 2}, {4, 1}};
   const int64_t lens[][2] = {{1, 1}, {3, 7}, {17, 17}, {65, 63}, {70, 130}};
   for (int64_t hd : hds)
