@@ -190,9 +190,12 @@ def round_bf16(x):
 
 
 class LLaDA:
-    def __init__(self, cfg, tensors, dtypes, f64=False, bf16_matmul=True, requires_grad=False):
+    def __init__(self, cfg, tensors, dtypes, f64=False, bf16_matmul=True, requires_grad=False,
+                 dtype=None):
+        """dtype (e.g. torch.bfloat16) overrides the compute dtype: the benchmark's "model cast to
+        bf16", not a reference mode."""
         self.cfg = cfg
-        self.dtype = torch.float64 if f64 else torch.float32
+        self.dtype = dtype if dtype is not None else (torch.float64 if f64 else torch.float32)
         self.bf16_matmul = bf16_matmul
         self.w = {}
         for n in weight_names(cfg):
@@ -221,10 +224,11 @@ class LLaDA:
 
     def rope_tables(self, T):
         hd = self.cfg.head_dim
-        inv_freq = 1.0 / (self.cfg.rope_theta ** (torch.arange(0, hd, 2, dtype=self.dtype) / hd))
-        ang = torch.arange(T, dtype=self.dtype)[:, None] * inv_freq[None, :]
+        dt = torch.float64 if self.dtype == torch.float64 else torch.float32  # spec: f32 angles
+        inv_freq = 1.0 / (self.cfg.rope_theta ** (torch.arange(0, hd, 2, dtype=dt) / hd))
+        ang = torch.arange(T, dtype=dt)[:, None] * inv_freq[None, :]
         ang = torch.cat([ang, ang], dim=-1)  # [T, hd]
-        return ang.cos(), ang.sin()
+        return ang.cos().to(self.dtype), ang.sin().to(self.dtype)
 
     @staticmethod
     def rope(x, cos, sin):
