@@ -9,6 +9,7 @@ usage: train_loss.py diffusion MODEL_DIR DIR   reads DIR/clean.npy [B,L], DIR/no
        train_loss.py ar MODEL_DIR DIR          DIR/clean.npy only (causal, next-token mean)
 The loss is computed in float64 (f64 model) so the C++ float32 value is compared with the truth.
 """
+import json
 import os
 import sys
 
@@ -32,7 +33,8 @@ def main():
     else:
         noisy = np.load(f"{d}/noisy.npy")
         p = torch.as_tensor(np.load(f"{d}/p.npy"), dtype=torch.float64)
-        mask_id = model.cfg.mask_token_id
+        with open(os.path.join(model_dir, "config.json")) as f:
+            mask_id = json.load(f)["mask_token_id"]
         masked = torch.as_tensor(noisy == mask_id)
         logits = model.forward(noisy)
         ce = torch.nn.functional.cross_entropy(logits.reshape(B * L, -1), clean.reshape(-1),
