@@ -227,6 +227,11 @@ def main():
         target = train if split_bucket(r["author"], r["title"]) < TRAIN_BUCKETS else heldout
         target.extend(questions(r))
     stats["tang_poems_excluded_famous"] = famous_poems
+    # A line pair can occur in two poems (variants, quotations) that fall on different sides of the
+    # split: such questions stay in SFT and leave the held-out set, which must be unseen.
+    train_prompts = set(q["prompt"] for q in train)
+    stats["heldout_dropped_seen_in_train"] = sum(1 for q in heldout if q["prompt"] in train_prompts)
+    heldout = [q for q in heldout if q["prompt"] not in train_prompts]
     stats["sft_train_questions"] = len(train)
     stats["eval_heldout_questions"] = len(heldout)
     write_jsonl(outs[1], train)
