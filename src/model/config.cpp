@@ -30,6 +30,11 @@ bool present(const json& j, const char* key) { return j.contains(key) && !j.at(k
 int64_t get_int(const json& j, const char* key, const std::string& src) {
   const json& v = j.at(key);
   // Accept 4.0 (some writers emit floats) but never 4.5 or "4".
+  if (v.is_number_unsigned()) {
+    LLADA_CHECK(v.get<uint64_t>() <= uint64_t(INT64_MAX), "%s: field '%s' is %s, far too large",
+                src.c_str(), key, v.dump().c_str());
+    return int64_t(v.get<uint64_t>());
+  }
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
@@ -209,6 +214,13 @@ void ModelConfig::validate(const std::string& src) const {
               "%s: field 'rope_theta' is %g, expected a finite number > 0", s, rope_theta);
   LLADA_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0 && rms_norm_eps < 1,
               "%s: field 'rms_norm_eps' is %g, expected 0 < eps < 1", s, rms_norm_eps);
+  // Each size is bounded above, but their products are not: keep the parameter count (and with it
+  // every allocation size) far from int64 overflow. 2^44 parameters is 17.6 T.
+  const double params = double(embedding_size) * double(d_model) * 2 +
+                        double(n_layers) * (4.0 * double(d_model) * double(d_model) +
+                                            3.0 * double(mlp_hidden_size) * double(d_model));
+  LLADA_CHECK(params < 0x1p44, "%s: the sizes describe a model of %.3g parameters, more than this "
+              "engine supports (2^44)", s, params);
   auto token = [&](const char* field, int64_t id, bool required) {
     if (id == -1 && !required) return;
     LLADA_CHECK(id >= 0 && id < embedding_size,

@@ -164,6 +164,9 @@ TEST(ConfigBad, InconsistentSizes) {
   expect_error(with(tiny(), "mlp_hidden_size", 0), {"'mlp_hidden_size'"});
   expect_error(with(tiny(), "d_model", int64_t(1) << 40), {"'d_model'"});
   expect_error(with(tiny(), "rms_norm_eps", 0.0), {"'rms_norm_eps'"});
+  expect_error(with(tiny(), "vocab_size", uint64_t(18446744073709551615ull)), {"'vocab_size'", "too large"});
+  expect_error(with(with(with(tiny(), "d_model", 1 << 22), "mlp_hidden_size", 1 << 22), "n_layers", 4000),
+               {"parameters"});
   expect_error(with(tiny(), "rope_theta", -1.0), {"'rope_theta'"});
 }
 
