@@ -202,7 +202,7 @@ TEST(VsTorch, Logits) {
     jobs.push_back(job);
   }
   const std::string err = run_reference(jobs, dir);
-  ASSERT_EQ(err, "");
+  ASSERT_TRUE(err.empty()) << err;
 
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
@@ -315,7 +315,7 @@ TEST(VsTorch, MaskedDiffusionGradients) {
     weights_v.push_back(weights);
   }
   const std::string err = run_reference(jobs, dir);
-  ASSERT_EQ(err, "");
+  ASSERT_TRUE(err.empty()) << err;
 
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -280,22 +279,23 @@ class ReferenceTest(unittest.TestCase):
         np.save(f("rows.npy"), np.array([0, 4], dtype=np.int32))
         np.save(f("targets.npy"), np.array([3, 9], dtype=np.int32))
         np.save(f("weights.npy"), np.array([1.0, 0.5], dtype=np.float32))
-        cli = [sys.executable, os.path.join(HERE, "ref_cli.py")]
-        subprocess.run(cli + ["logits", "--model", d, "--ids", ids, "--out", f("y.npy")], check=True)
+        # In-process (a subprocess would import torch again: seconds on a loaded machine).
+        import ref_cli
+        ref_cli.main(["logits", "--model", d, "--ids", ids, "--out", f("y.npy")])
         y = np.load(f("y.npy"))
         self.assertEqual((y.dtype, y.shape), (np.float32, (2, 3, cfg.embedding_size)))
-        subprocess.run(cli + ["grads", "--model", d, "--ids", ids, "--rows", f("rows.npy"),
-                              "--targets", f("targets.npy"), "--weights", f("weights.npy"),
-                              "--out", f("g.safetensors")], check=True)
+        ref_cli.main(["grads", "--model", d, "--ids", ids, "--rows", f("rows.npy"),
+                      "--targets", f("targets.npy"), "--weights", f("weights.npy"),
+                      "--out", f("g.safetensors")])
         g, dt = lt.read_safetensors(f("g.safetensors"))
         self.assertEqual(set(g), set(lt.weight_names(cfg)) | {"loss"})
         lg = torch.from_numpy(y.reshape(-1, cfg.embedding_size)).double()
         want = (torch.logsumexp(lg[[0, 4]], -1) - lg[[0, 4], [3, 9]]) @ torch.tensor([1.0, 0.5]).double()
         self.assertAlmostEqual(g["loss"].item(), want.item(), delta=1e-5 * abs(want.item()))
-        bad = subprocess.run(cli + ["logits", "--model", d, "--ids", f("weights.npy"), "--out",
-                                    f("z.npy")], capture_output=True, text=True)
-        self.assertNotEqual(bad.returncode, 0)
+        with self.assertRaisesRegex(ValueError, "ids must be integers"):
+            ref_cli.main(["logits", "--model", d, "--ids", f("weights.npy"), "--out", f("z.npy")])
 
 
 if __name__ == "__main__":
+    torch.set_num_threads(1)  # tiny tensors: threads only add overhead
     unittest.main()
