@@ -100,17 +100,15 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>* out) con
     out->push_back(byte_ids_[static_cast<uint8_t>(word[0])]);
     return;
   }
-  if (ignore_merges_) {
-    int32_t id = find(word);
-    if (id >= 0) {
-      out->push_back(id);
-      return;
-    }
-  }
   if (word.size() > WordCache::kMaxWordBytes) {
+    if (ignore_merges_) {
+      int32_t id = find(word);
+      if (id >= 0) return out->push_back(id);
+    }
     merge_word(word, out);
     return;
   }
+  // The cache is consulted first: one hash lookup for a frequent word, whatever path made its ids.
   thread_local WordCache cache;
   if (cache.owner != uid_ || cache.index.size() >= WordCache::kMaxWords) {
     cache.owner = uid_;
@@ -124,7 +122,12 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>* out) con
     return;
   }
   size_t before = out->size();
-  merge_word(word, out);
+  int32_t whole = ignore_merges_ ? find(word) : -1;
+  if (whole >= 0) {
+    out->push_back(whole);
+  } else {
+    merge_word(word, out);
+  }
   cache.index.emplace(std::string(word), int32_t(cache.pool.size()));
   cache.pool.push_back(int32_t(out->size() - before));
   cache.pool.insert(cache.pool.end(), out->begin() + std::ptrdiff_t(before), out->end());

@@ -2,6 +2,7 @@
 #include <deque>
 
 #include "core/error.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/utf8.h"
 
@@ -78,8 +79,9 @@ void TokenizerImpl::encode_plain(std::string_view text, std::vector<int32_t>* ou
         continue;
       }
       if (step.add_prefix_space && (piece.empty() || piece[0] != ' ')) {
-        s.owned.push_back(" " + std::string(piece));
-        piece = s.owned.back();
+        std::string& spaced = s.owned.emplace_back(1, ' ');
+        spaced.append(piece);
+        piece = spaced;
       }
       if (step.regex) {
         // The reference keeps only the matches here (text.match); every character matches one of
@@ -95,8 +97,11 @@ void TokenizerImpl::encode_plain(std::string_view text, std::vector<int32_t>* ou
 }
 
 std::string TokenizerImpl::normalize(std::string_view text) const {
-  LLADA_CHECK(normalizers.empty(), "%s: normalizer NFC is not implemented", origin.c_str());
-  return std::string(text);
+  std::string s(text);
+  for (NormalizerKind k : normalizers) {
+    if (k == NormalizerKind::kNFC) s = nfc(s);
+  }
+  return s;
 }
 
 void TokenizerImpl::encode_into(std::string_view text, bool add_special, std::vector<int32_t>* out) const {

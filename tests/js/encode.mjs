@@ -2,23 +2,15 @@
 // when present) with @huggingface/tokenizers and prints, as JSON, the ids of every text in a JSON array.
 // usage: node encode.mjs TOKENIZER_JSON TEXTS_JSON [--decode]
 //   prints {"ids": [[...], ...], "decoded": [...]} (decoded only with --decode)
-import { readFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { Tokenizer } from "@huggingface/tokenizers";
-
-export function loadTokenizer(path) {
-  const json = JSON.parse(readFileSync(path, "utf8"));
-  const cfgPath = join(dirname(path), "tokenizer_config.json");
-  const cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, "utf8")) : {};
-  return new Tokenizer(json, cfg);
-}
+import { readFileSync } from "node:fs";
+import { loadTokenizerFile } from "./load.mjs";
 
 const [, , tokPath, textsPath, ...flags] = process.argv;
 if (!tokPath || !textsPath) {
   console.error("usage: node encode.mjs TOKENIZER_JSON TEXTS_JSON [--decode]");
   process.exit(2);
 }
-const tok = loadTokenizer(tokPath);
+const tok = loadTokenizerFile(tokPath);
 const texts = JSON.parse(readFileSync(textsPath, "utf8"));
 const out = { ids: texts.map((t) => tok.encode(t, { add_special_tokens: false }).ids) };
 if (flags.includes("--decode")) {

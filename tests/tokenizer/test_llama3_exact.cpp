@@ -8,10 +8,16 @@
 namespace llada {
 namespace {
 
+// Loaded once for the suite (the 9 MB file takes seconds to parse on a busy machine).
+const Tokenizer& llama3() {
+  static const Tokenizer tok = Tokenizer::load(test::llama3_tokenizer_path());
+  return tok;
+}
+
 TEST(Llama3, IdsMatchReference) {
   std::string problem = test::js_reference_problem();
   ASSERT_TRUE(problem.empty()) << problem;
-  Tokenizer tok = Tokenizer::load(test::llama3_tokenizer_path());
+  const Tokenizer& tok = llama3();
   auto texts = test::sample_texts();
   auto ref = test::js_encode(test::llama3_tokenizer_path(), texts);
   ASSERT_EQ(ref.size(), texts.size());
@@ -28,7 +34,7 @@ TEST(Llama3, IdsMatchReference) {
 TEST(Llama3, SpecialIdsAndVocab) {
   std::string problem = test::js_reference_problem();
   ASSERT_TRUE(problem.empty()) << problem;
-  Tokenizer tok = Tokenizer::load(test::llama3_tokenizer_path());
+  const Tokenizer& tok = llama3();
   EXPECT_EQ(tok.vocab_size(), 128256);
   SpecialIds sp = tok.special();
   EXPECT_EQ(sp.bos, 128000);
