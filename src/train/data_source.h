@@ -21,6 +21,8 @@ class DataSource {
   virtual void next_tokens(int64_t B, int64_t L, int32_t* out);
   // B SFT samples (SFT sources); pointers stay valid until the next call.
   virtual void next_sft(int64_t B, SftSample* out);
+  // SFT: the longest sample of the last batch (for padding to the batch maximum); 0 otherwise.
+  virtual int64_t last_batch_max() const { return 0; }
   virtual nlohmann::json state() const = 0;
   virtual void set_state(const nlohmann::json& s) = 0;
   // Every token id must be < vocab_size of the model (errors name the file).

@@ -87,8 +87,9 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
   }
   if (j.contains("sft")) {
     const json& d = j.at("sft");
-    check_keys(d, {"prompt_mask_prob"}, src, "sft.");
+    check_keys(d, {"prompt_mask_prob", "pad"}, src, "sft.");
     get(d, "prompt_mask_prob", &c.prompt_mask_prob, src, "sft.");
+    get(d, "pad", &c.sft_pad, src, "sft.");
   }
   if (j.contains("optim")) {
     const json& o = j.at("optim");
@@ -149,7 +150,7 @@ json TrainConfig::to_json() const {
           {"grad_accum", grad_accum},
           {"steps", steps},
           {"diffusion", {{"eps", eps}, {"random_length_prob", random_length_prob}, {"stratified_t", stratified_t}}},
-          {"sft", {{"prompt_mask_prob", prompt_mask_prob}}},
+          {"sft", {{"prompt_mask_prob", prompt_mask_prob}, {"pad", sft_pad}}},
           {"optim",
            {{"betas", {adamw.beta1, adamw.beta2}},
             {"eps", adamw.eps},
@@ -183,6 +184,8 @@ void TrainConfig::validate() const {
               "training configuration: diffusion.random_length_prob must be in [0, 1]");
   LLADA_CHECK(prompt_mask_prob >= 0 && prompt_mask_prob <= 1,
               "training configuration: sft.prompt_mask_prob must be in [0, 1]");
+  LLADA_CHECK(sft_pad == "fixed" || sft_pad == "batch",
+              "training configuration: sft.pad must be fixed or batch, found '%s'", sft_pad.c_str());
   LLADA_CHECK(adamw.beta1 >= 0 && adamw.beta1 < 1 && adamw.beta2 >= 0 && adamw.beta2 < 1,
               "training configuration: optim.betas must be in [0, 1)");
   LLADA_CHECK(adamw.weight_decay >= 0, "training configuration: optim.weight_decay must be >= 0");

@@ -12,7 +12,7 @@
 //           {"train": "sft.bin", "heldout": "sft-heldout.bin"}                         (sft)
 //   "seq_len": 128, "batch_size": 16, "grad_accum": 1, "steps": 1000,
 //   "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
-//   "sft": {"prompt_mask_prob": 0.0},
+//   "sft": {"prompt_mask_prob": 0.0, "pad": "fixed" | "batch"},
 //   "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0,
 //             "decay_embeddings": true},
 //   "schedule": {"kind": "cosine", "lr": 2e-4, "warmup_steps": -1, "min_lr": -1, ...},
@@ -48,6 +48,9 @@ struct TrainConfig {
   double eps = 1e-3, random_length_prob = 0.01;
   bool stratified_t = false;
   double prompt_mask_prob = 0.0;
+  // SFT padding: "fixed" pads every sample with EOS to seq_len (LLaDA's recipe, spec section 3);
+  // "batch" pads to the batch's longest sample (fewer EOS targets, much less compute on short sets).
+  std::string sft_pad = "fixed";
   // optimisation
   AdamWConfig adamw;
   double grad_clip = 1.0;

@@ -86,13 +86,14 @@ struct BatchMaker {
     if (cfg.objective == Objective::Sft) {
       samples.resize(size_t(B));
       src.next_sft(B, samples.data());
+      const int64_t T = cfg.sft_pad == "batch" ? src.last_batch_max() : L;
       SftOptions o;
       o.mask_id = int32_t(mcfg.mask_token_id);
       o.eos_id = int32_t(mcfg.eos_token_id);
       o.eps = cfg.eps;
       o.stratified_t = cfg.stratified_t;
       o.prompt_mask_prob = eval ? 0.0 : cfg.prompt_mask_prob;
-      make_sft_batch(samples.data(), B, L, o, noise, tb, scale);
+      make_sft_batch(samples.data(), B, T, o, noise, tb, scale);
       return;
     }
     clean.resize(size_t(B * L));

@@ -10,6 +10,7 @@
 #include "core/file_io.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
+#include "train/sft_data.h"
 #include "train/trainer.h"
 #include "train_test_util.h"
 
@@ -191,4 +192,46 @@ TEST(TrainConfig, UnknownFieldsAndBadTypesNameTheField) {
   // Round trip.
   TrainConfig d = TrainConfig::from_json(c.to_json(), "round trip");
   EXPECT_EQ(d.to_json(), c.to_json());
+}
+
+TEST(Trainer, SftRunOnSampleFilesLearnsAndResumes) {
+  TempDir a("sft_run"), b("sft_run_b");
+  for (const TempDir* d : {&a, &b}) {
+    for (const char* name : {"train.sft", "heldout.sft"}) {
+      SftWriter w(d->str(name), kVocab, kEos);
+      Rng rng(name[0] == 't' ? 1 : 2);
+      for (int i = 0; i < 300; ++i) {
+        std::vector<int32_t> ids;
+        for (int k = 0; k < 3; ++k) ids.push_back(int32_t(rng.below(16)));
+        ids.push_back(20);  // separator
+        for (int k = 2; k >= 0; --k) ids.push_back(ids[size_t(k)]);
+        ids.push_back(kEos);
+        w.add(ids, 4);
+      }
+      w.finish();
+    }
+  }
+  auto cfg_for = [](const TempDir& d) {
+    TrainConfig c = tiny_config(d, 100);
+    c.schedule.peak_lr = 1e-2;
+    c.objective = Objective::Sft;
+    c.train_data = {d.str("train.sft")};
+    c.heldout_data = {d.str("heldout.sft")};
+    c.seq_len = 10;
+    c.sft_pad = "batch";
+    c.checkpoint_every = 50;
+    c.eval_batches = 4;
+    return c;
+  };
+  RunOptions r;
+  r.eval_at_start = true;
+  TrainResult straight = run_training(cfg_for(a), r);
+  EXPECT_LT(straight.last_eval_loss, 0.8 * straight.first_eval_loss);
+  RunOptions kill;
+  kill.stop_after = 55;
+  run_training(cfg_for(b), kill);
+  RunOptions resume;
+  resume.resume = true;
+  TrainResult resumed = run_training(cfg_for(b), resume);
+  EXPECT_EQ(weights_bytes(straight.final_dir), weights_bytes(resumed.final_dir));
 }
