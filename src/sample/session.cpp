@@ -1,0 +1,103 @@
+#include "sample/session.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace llada::sample {
+
+Session Session::open(const std::string& dir) {
+  Session s;
+  s.dir = dir;
+  s.model = Model::load(dir);
+  const ModelConfig& c = s.model.cfg;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
+    s.tok = Tokenizer::load(dir);
+  llada::SpecialIds ts;
+  if (s.tok) ts = s.tok->special();
+  s.sp.mask = int32_t(c.mask_token_id >= 0 ? c.mask_token_id : ts.mask);
+  s.sp.eos = int32_t(c.eos_token_id >= 0 ? c.eos_token_id : ts.eos);
+  s.sp.eot = int32_t(c.eot_token_id >= 0 ? c.eot_token_id : ts.eot);
+  s.sp.pad = int32_t(c.pad_token_id >= 0 ? c.pad_token_id : s.sp.eos);
+  s.sp.vocab = c.vocab_size;
+  s.sp.max_len = c.max_sequence_length;
+  LLADA_CHECK(s.sp.mask >= 0, "%s/config.json: no mask_token_id (and no <|mdm_mask|> in the tokenizer)",
+              dir.c_str());
+  LLADA_CHECK(s.sp.eos >= 0, "%s/config.json: no eos_token_id (and no EOS in the tokenizer)", dir.c_str());
+  return s;
+}
+
+const Tokenizer& Session::tokenizer(const char* flag) const {
+  LLADA_CHECK(tok.has_value(), "%s needs a tokenizer, but %s has no tokenizer.json (use --prompt-ids)",
+              flag, dir.c_str());
+  return *tok;
+}
+
+std::vector<int32_t> answer_ids(const std::vector<int32_t>& g, const SpecialIds& sp) {
+  std::vector<int32_t> out;
+  for (int32_t v : g) {
+    if (v == sp.eos || (sp.eot >= 0 && v == sp.eot)) break;
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(ids[i]);
+  }
+  return s;
+}
+
+std::string answer_text(const Session& s, const std::vector<int32_t>& generated) {
+  const auto a = answer_ids(generated, s.sp);
+  return s.tok ? s.tok->decode(a, /*skip_special=*/true) : join_ids(a);
+}
+
+std::vector<int32_t> first_chat_prompt(const Session& s, const std::string& user) {
+  return encode_chat(s.tokenizer("--chat"), {{"user", user}}, true, true);
+}
+
+std::vector<int32_t> next_chat_prompt(const Session& s, const std::vector<int32_t>& previous,
+                                      const std::vector<int32_t>& generated, const std::string& user) {
+  std::vector<int32_t> p = previous;
+  for (int32_t v : generated)
+    if (v != s.sp.eos) p.push_back(v);
+  const auto turn = encode_chat(s.tokenizer("chat"), {{"user", user}}, true, false);
+  p.insert(p.end(), turn.begin(), turn.end());
+  return p;
+}
+
+StepObserver terminal_canvas(const Session& s) {
+  const bool tty = isatty(fileno(stderr));
+  return [&s, tty](const StepView& v) {
+    std::string out;
+    if (tty) out += "\x1b[H\x1b[2J";  // home + clear: redraw in place
+    out += strformat("block %lld  step %lld  model calls %lld\n", (long long)v.block, (long long)v.step,
+                     (long long)v.nfe);
+    for (int64_t t = v.prompt_len; t < v.T; ++t) {
+      const int32_t id = v.ids[t];
+      if (id == s.sp.mask) {
+        out += tty ? "\x1b[2m\xe2\x96\x91\x1b[0m" : "_";  // dim light shade
+      } else if (id == s.sp.eos) {
+        out += tty ? "\x1b[2m\xc2\xb7\x1b[0m" : ".";     // dim middle dot: end of text
+      } else if (s.tok) {
+        std::string piece = s.tok->token_to_piece(id);
+        for (char& ch : piece)
+          if (ch == '\n') ch = ' ';
+        out += piece;
+      } else {
+        out += strformat("[%d]", id);
+      }
+    }
+    out += "\n";
+    std::fputs(out.c_str(), stderr);
+    std::fflush(stderr);
+  };
+}
+
+}  // namespace llada::sample

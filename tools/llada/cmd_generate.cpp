@@ -1,0 +1,161 @@
+// `llada generate`: text (or ids) in, generated continuation out, by reverse diffusion (spec
+// sections 4 and 5). All sampling logic lives in src/sample; this file only parses and prints.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "core/error.h"
+#include "core/sys.h"
+#include "sample/model_source.h"
+#include "sample/session.h"
+
+namespace {
+
+using namespace llada;
+using namespace llada::sample;
+
+struct GenArgs {
+  std::string model, prompt, prompt_ids, input, output = "text", remasking = "low_confidence", cache = "none";
+  bool chat = false, show = false, stats = false;
+  int64_t gen_length = 128, steps = -1, block_length = -1, batch_size = 1;
+  int threads = 0;
+  GenerateOptions o;
+};
+
+// Prompts as ids, from exactly one of --prompt, --prompt-ids, --input.
+std::vector<std::vector<int32_t>> read_prompts(const GenArgs& a, const Session& s) {
+  const int given = !a.prompt.empty() + !a.prompt_ids.empty() + !a.input.empty();
+  LLADA_CHECK(given == 1, "give exactly one of --prompt, --prompt-ids, --input (got %d)", given);
+  auto from_text = [&](const std::string& text, const char* flag) {
+    if (a.chat) return first_chat_prompt(s, text);
+    return s.tokenizer(flag).encode(text, false);
+  };
+  std::vector<std::vector<int32_t>> out;
+  if (!a.prompt.empty()) out.push_back(from_text(a.prompt, "--prompt"));
+  if (!a.prompt_ids.empty()) {
+    LLADA_CHECK(!a.chat, "--chat applies to text prompts (--prompt or --input with \"prompt\")");
+    out.push_back(cli::parse_int_list(a.prompt_ids, "--prompt-ids"));
+  }
+  if (!a.input.empty()) {
+    std::ifstream f(a.input);
+    LLADA_CHECK(f.good(), "--input: cannot open %s", a.input.c_str());
+    std::string line;
+    for (int64_t n = 1; std::getline(f, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const std::exception& e) {
+        fail(strformat("--input %s line %lld: not JSON (%s)", a.input.c_str(), (long long)n, e.what()));
+      }
+      if (j.contains("prompt_ids")) {
+        LLADA_CHECK(j["prompt_ids"].is_array(), "--input %s line %lld: prompt_ids is not an array",
+                    a.input.c_str(), (long long)n);
+        out.push_back(j["prompt_ids"].get<std::vector<int32_t>>());
+      } else {
+        LLADA_CHECK(j.contains("prompt") && j["prompt"].is_string(),
+                    "--input %s line %lld: expected a \"prompt\" string or \"prompt_ids\" array",
+                    a.input.c_str(), (long long)n);
+        out.push_back(from_text(j["prompt"].get<std::string>(), "--input"));
+      }
+    }
+    LLADA_CHECK(!out.empty(), "--input %s: no prompts", a.input.c_str());
+  }
+  return out;
+}
+
+void print_stats(const GenerateStats& st, const char* cache) {
+  std::fprintf(stderr,
+               "stats: %.3f s, NFE %lld, tokens/call %.2f, ms/call %.1f, tokens/s %.1f (%lld non-EOS of "
+               "%lld committed; cache %s)\n",
+               st.seconds, (long long)st.nfe, st.tokens_per_call(), st.ms_per_call(), st.tokens_per_second(),
+               (long long)st.generated, (long long)st.committed, cache);
+}
+
+int run_generate(GenArgs a) {
+  set_num_threads(a.threads);
+  LLADA_CHECK(a.output == "text" || a.output == "ids" || a.output == "json",
+              "--output: expected text, ids or json, got '%s'", a.output.c_str());
+  LLADA_CHECK(a.gen_length > 0, "--gen-length must be positive, got %lld", (long long)a.gen_length);
+  LLADA_CHECK(a.batch_size > 0, "--batch-size must be positive, got %lld", (long long)a.batch_size);
+  GenerateOptions o = a.o;
+  o.gen_length = a.gen_length;
+  o.steps = a.steps < 0 ? a.gen_length : a.steps;
+  o.block_length = a.block_length < 0 ? a.gen_length : a.block_length;
+  o.remasking = parse_remasking(a.remasking);
+  const CacheMode cache = parse_cache_mode(a.cache);
+  LLADA_CHECK(!(o.infill && cache != CacheMode::None), "--infill needs --cache none");
+
+  Session s = Session::open(a.model);
+  const auto prompts = read_prompts(a, s);
+  for (size_t i = 0; i < prompts.size(); ++i) validate({prompts[i]}, s.sp, o);  // fail before any work
+  if (a.output == "text") (void)s.tokenizer("--output text");
+
+  ModelLogits src(s.model, cache);
+  const StepObserver show = a.show ? terminal_canvas(s) : StepObserver{};
+  GenerateStats total;
+  for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
+    const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
+    std::vector<std::vector<int32_t>> batch(prompts.begin() + long(b0), prompts.begin() + long(b1));
+    const GenerateResult r = generate(src, batch, s.sp, o, show);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& g = r.tokens[i];
+      if (a.output == "ids") {
+        std::printf("%s\n", join_ids(g).c_str());
+      } else if (a.output == "text") {
+        std::printf("%s\n", answer_text(s, g).c_str());
+      } else {
+        nlohmann::json j{{"index", b0 + i}, {"prompt_ids", batch[i]}, {"ids", g}};
+        if (s.tok) j["text"] = answer_text(s, g);
+        std::printf("%s\n", j.dump().c_str());
+      }
+    }
+    std::fflush(stdout);
+    total.nfe += r.stats.nfe;
+    total.rows += r.stats.rows;
+    total.committed += r.stats.committed;
+    total.generated += r.stats.generated;
+    total.seconds += r.stats.seconds;
+    total.model_seconds += r.stats.model_seconds;
+  }
+  if (a.stats) print_stats(total, cache_mode_name(cache));
+  return 0;
+}
+
+cli::Registration reg("generate", "Generate text by reverse diffusion (LLaDA sampling)", [](CLI::App& app) {
+  auto a = std::make_shared<GenArgs>();
+  app.add_option("--model", a->model, "model directory")->required();
+  app.add_option("--prompt", a->prompt, "prompt text (needs the model's tokenizer.json)");
+  app.add_option("--prompt-ids", a->prompt_ids, "prompt as token ids, e.g. 1,2,3");
+  app.add_option("--input", a->input, "JSONL file: one {\"prompt\": text} or {\"prompt_ids\": [..]} per line");
+  app.add_flag("--chat", a->chat, "wrap text prompts in the chat template (user turn + assistant header)");
+  app.add_option("--gen-length", a->gen_length, "tokens to generate (default 128)");
+  app.add_option("--steps", a->steps, "sampling steps over all blocks (default: --gen-length)");
+  app.add_option("--block-length", a->block_length, "semi-autoregressive block (default: --gen-length)");
+  app.add_option("--temperature", a->o.temperature, "0 = greedy (default); > 0 = Gumbel-max sampling");
+  app.add_option("--cfg-scale", a->o.cfg_scale, "classifier-free guidance scale (default 0 = off)");
+  app.add_option("--remasking", a->remasking, "low_confidence (default) | random | margin | entropy");
+  app.add_option("--seed", a->o.seed, "random seed (default 0)");
+  app.add_flag("--logits-eos-inf", a->o.logits_eos_inf, "never predict EOS");
+  app.add_flag("--confidence-eos-eot-inf", a->o.confidence_eos_eot_inf,
+               "EoT (and at temperature 0 EOS) -inf in the confidence, as the reference does");
+  app.add_flag("--infill", a->o.infill, "allow mask ids inside the prompt; they are filled too");
+  app.add_flag("--uneven-steps", a->o.uneven_steps,
+               "allow --steps not divisible by the number of blocks (earlier blocks get one more)");
+  app.add_option("--cache", a->cache, "KV cache: none (default) | prefix | dual");
+  app.add_option("--threshold", a->o.threshold, "parallel decoding: commit every position with "
+                                                "confidence >= T (and the best); --steps is unused");
+  app.add_option("--factor", a->o.factor, "parallel decoding by the factor rule; --steps is unused");
+  app.add_flag("--early-exit", a->o.early_exit, "after a block holding EOS, fill the rest with EOS");
+  app.add_option("--batch-size", a->batch_size, "prompts per batch (left padding; default 1)");
+  app.add_option("--output", a->output, "text (default) | ids | json");
+  app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
+  app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
+  app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
+  return [a]() -> int { return run_generate(*a); };
+});
+
+}  // namespace
