@@ -85,6 +85,12 @@ TEST(Gemm, TransformerShapes) {
   }
 }
 
+TEST(Gemm, LmHeadWidth) {
+  // LLaDA-8B's vocabulary as N (the LM head), small M, both weight dtypes.
+  run_case({2, 126464, 16, false, true, 0, 0.0f, DType::F32, DType::BF16}, 21);
+  run_case({3, 126464, 8, false, true, 0, 0.0f, DType::F32, DType::F32}, 22);
+}
+
 TEST(Gemm, ZeroK) {
   std::vector<float> C = {1, 2, 3, 4};
   float dummy = 0;
