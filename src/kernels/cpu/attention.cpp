@@ -3,7 +3,10 @@
 // (strided views straight into q/k/v, no copies) and does the masked softmax in between with a
 // vectorised exp. With a causal mask only the key columns some row of the tile can see are computed.
 // The scores are written straight into `probs` when the caller keeps them, else into the
-// per-thread scratch tile.
+// per-thread scratch tile (then the 1/sum normalisation is applied to the output rows instead).
+// Query tiles are 256 rows: the fastest of 64/128/256/512 measured (docs/bench/kernels.md).
+// The scratch holds one tile per thread of omp_get_max_threads() at the time
+// attention_scratch_floats() is called, so size it after any set_num_threads().
 //
 // Backward is split over (batch, kv head) so the heads of a GQA group, which all add into the
 // same dk/dv rows, run on one thread: per query tile, dP = dO·Vᵀ, dS = P∘(dP - rowsum(P∘dP))·scale,
