@@ -19,13 +19,20 @@ void BpeModel::init(std::vector<std::string> pieces,
     if (!pieces_[id].empty()) by_bytes_.emplace(pieces_[id], int32_t(id));
   }
   for (int b = 0; b < 256; ++b) byte_ids_[b] = find(std::string_view(reinterpret_cast<const char*>(&b), 1));
-  merges_.clear();
-  merges_.reserve(merges.size());
+  size_t cap = 16;
+  while (cap < merges.size() * 2) cap *= 2;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
   for (size_t r = 0; r < merges.size(); ++r) {
     auto [a, b] = merges[r];
     int32_t m = find(pieces_[size_t(a)] + pieces_[size_t(b)]);
     LLADA_ASSERT(m >= 0);
-    merges_.emplace(key(a, b), Merge{int32_t(r), m});  // a repeated pair keeps its first (best) rank
+    uint64_t k = key(a, b);
+    size_t i = slot(k);
+    while (slots_[i].key != kEmpty && slots_[i].key != k) i = (i + 1) & mask_;
+    if (slots_[i].key == k) continue;  // a repeated pair keeps its first (best) rank
+    slots_[i].key = k;
+    slots_[i].merge = Merge{int32_t(r), m};
   }
 }
 
@@ -69,9 +76,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>* out) cons
   auto push = [&](int32_t pos) {
     int32_t nx = s.next[size_t(pos)];
     if (nx < 0) return;
-    auto it = merges_.find(key(s.id[size_t(pos)], s.id[size_t(nx)]));
-    if (it == merges_.end()) return;
-    s.heap.push_back({it->second.rank, pos, s.id[size_t(pos)], s.id[size_t(nx)]});
+    const Merge* m = find_merge(s.id[size_t(pos)], s.id[size_t(nx)]);
+    if (!m) return;
+    s.heap.push_back({m->rank, pos, s.id[size_t(pos)], s.id[size_t(nx)]});
     std::push_heap(s.heap.begin(), s.heap.end(), greater);
   };
   for (int32_t i = 0; i + 1 < n; ++i) push(i);
@@ -83,7 +90,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>* out) cons
     // ids mean the same symbols).
     int32_t nx = s.next[size_t(c.pos)];
     if (s.id[size_t(c.pos)] != c.left || nx < 0 || s.id[size_t(nx)] != c.right) continue;
-    s.id[size_t(c.pos)] = merges_.find(key(c.left, c.right))->second.id;
+    s.id[size_t(c.pos)] = find_merge(c.left, c.right)->id;
     s.id[size_t(nx)] = -2;  // dead
     int32_t nn = s.next[size_t(nx)];
     s.next[size_t(c.pos)] = nn;

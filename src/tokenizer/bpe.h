@@ -41,10 +41,26 @@ class BpeModel {
   };
   static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
   void merge_word(std::string_view word, std::vector<int32_t>* out) const;
+  // Merge lookup: open addressing with linear probing (one cache miss per lookup; the merge loop
+  // does a few per byte). nullptr if the pair does not merge.
+  const Merge* find_merge(int32_t a, int32_t b) const {
+    uint64_t k = key(a, b);
+    for (size_t i = slot(k);; i = (i + 1) & mask_) {
+      if (slots_[i].key == k) return &slots_[i].merge;
+      if (slots_[i].key == kEmpty) return nullptr;
+    }
+  }
+  size_t slot(uint64_t k) const { return size_t((k * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+  static constexpr uint64_t kEmpty = ~uint64_t(0);
+  struct Slot {
+    uint64_t key = kEmpty;
+    Merge merge{};
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 
   std::vector<std::string> pieces_;
   StringIdMap by_bytes_;
-  std::unordered_map<uint64_t, Merge> merges_;
   int32_t byte_ids_[256];
   bool ignore_merges_ = false;
   uint64_t uid_ = 0;  // identifies this model's entries in the per-thread word cache

@@ -84,5 +84,27 @@ TEST(Trained, NfcNormalizerMatchesReference) {
        "\uFB01 \u00BD \u2460 \u3300 (compatibility: unchanged)", "\u0301\u0301 leading marks"});
 }
 
+TEST(Trained, AddedTokenFlagsMatchReference) {
+  TrainOptions opt;
+  opt.vocab_size = 600;
+  opt.show_progress = false;
+  Tokenizer base = train_bpe_from_texts(corpus(), opt);
+  auto j = nlohmann::json::parse(base.to_json());
+  for (auto& a : j["added_tokens"]) {
+    if (a["content"] == "<|mdm_mask|>") a["lstrip"] = true;
+    if (a["content"] == "<|eot_id|>") a["rstrip"] = true;
+    if (a["content"] == "<|startoftext|>") a["lstrip"] = a["rstrip"] = true;
+  }
+  // A non-special added token that is not in the vocabulary.
+  j["added_tokens"].push_back({{"id", 600}, {"content", "hello world"}, {"single_word", false},
+                               {"lstrip", false}, {"rstrip", false}, {"normalized", true}, {"special", false}});
+  Tokenizer tok = Tokenizer::from_json(j.dump(), base.config_to_json(), "flags/tokenizer.json");
+  EXPECT_EQ(tok.vocab_size(), 601);
+  EXPECT_FALSE(tok.is_special(600));
+  expect_same_as_reference(tok, "flags",
+                           {"a  <|mdm_mask|>  b", "x\n\t<|eot_id|> \n y", "  <|startoftext|>  z  ",
+                            "say hello world twice: hello worldhello world", "<|mdm_mask|><|mdm_mask|>  <|eot_id|>"});
+}
+
 }  // namespace
 }  // namespace llada
