@@ -1,5 +1,6 @@
 // `llada chat`: a multi-turn conversation on stdin/stdout. Each turn's prompt is the whole history
 // as spec section 1 says (src/sample/session.h: next_chat_prompt).
+#include <climits>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,7 +18,7 @@ using namespace llada::sample;
 
 struct ChatArgs {
   std::string model, remasking = "low_confidence", cache = "none";
-  int64_t gen_length = 128, steps = -1, block_length = 32;
+  int64_t gen_length = 128, steps = INT64_MIN, block_length = 32;  // steps unset: = gen_length
   bool show = false, stats = false;
   int threads = 0;
   GenerateOptions o;
@@ -27,7 +28,7 @@ int run_chat(ChatArgs a) {
   set_num_threads(a.threads);
   GenerateOptions o = a.o;
   o.gen_length = a.gen_length;
-  o.steps = a.steps < 0 ? a.gen_length : a.steps;
+  o.steps = a.steps == INT64_MIN ? a.gen_length : a.steps;
   o.block_length = std::min(a.block_length, a.gen_length);
   o.remasking = parse_remasking(a.remasking);
   Session s = Session::open(a.model);

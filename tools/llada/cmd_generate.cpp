@@ -1,5 +1,6 @@
 // `llada generate`: text (or ids) in, generated continuation out, by reverse diffusion (spec
 // sections 4 and 5). All sampling logic lives in src/sample; this file only parses and prints.
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -20,7 +21,10 @@ using namespace llada::sample;
 struct GenArgs {
   std::string model, prompt, prompt_ids, input, output = "text", remasking = "low_confidence", cache = "none";
   bool chat = false, show = false, stats = false;
-  int64_t gen_length = 128, steps = -1, block_length = -1, batch_size = 1;
+  // kUnset: follow --gen-length (a value the user cannot type by accident, so 0 and negatives are
+  // reported as errors rather than taken for "default").
+  static constexpr int64_t kUnset = INT64_MIN;
+  int64_t gen_length = 128, steps = kUnset, block_length = kUnset, batch_size = 1;
   int threads = 0;
   GenerateOptions o;
 };
@@ -83,8 +87,8 @@ int run_generate(GenArgs a) {
   LLADA_CHECK(a.batch_size > 0, "--batch-size must be positive, got %lld", (long long)a.batch_size);
   GenerateOptions o = a.o;
   o.gen_length = a.gen_length;
-  o.steps = a.steps < 0 ? a.gen_length : a.steps;
-  o.block_length = a.block_length < 0 ? a.gen_length : a.block_length;
+  o.steps = a.steps == GenArgs::kUnset ? a.gen_length : a.steps;
+  o.block_length = a.block_length == GenArgs::kUnset ? a.gen_length : a.block_length;
   o.remasking = parse_remasking(a.remasking);
   const CacheMode cache = parse_cache_mode(a.cache);
   LLADA_CHECK(!(o.infill && cache != CacheMode::None), "--infill needs --cache none");
