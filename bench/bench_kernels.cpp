@@ -25,8 +25,14 @@ std::vector<float> rnd(size_t n, float scale = 1.0f) {
 
 AttnShape attn_shape(int64_t T) {
   AttnShape s{};
-  s.B = 1; s.Tq = T; s.Tk = T; s.H = 16; s.KVH = 16; s.hd = 64;
-  s.q_bs = T * 16 * 64; s.kv_bs = T * 16 * 64;
+  s.B = 1;
+  s.Tq = T;
+  s.Tk = T;
+  s.H = 16;
+  s.KVH = 16;
+  s.hd = 64;
+  s.q_bs = T * 16 * 64;
+  s.kv_bs = T * 16 * 64;
   return s;
 }
 
@@ -54,7 +60,8 @@ void BM_attention_fwd_ref(benchmark::State& st) {
   const AttnShape s = attn_shape(st.range(0));
   auto q = rnd(s.q_bs), k = rnd(s.kv_bs), v = rnd(s.kv_bs);
   std::vector<float> out(q.size()), probs(size_t(s.H * s.Tq * s.Tk));
-  for (auto _ : st) ref::attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), nullptr, s);
+  for (auto _ : st)
+    ref::attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), nullptr, s);
   set_rate(st, attn_flops(s));
 }
 BENCHMARK(BM_attention_fwd_ref)->Arg(160)->ArgName("T");
@@ -64,7 +71,8 @@ void BM_attention_bwd(benchmark::State& st) {
   auto q = rnd(s.q_bs), k = rnd(s.kv_bs), v = rnd(s.kv_bs), g = rnd(s.q_bs);
   std::vector<float> out(q.size()), probs(size_t(s.H * s.Tq * s.Tk)),
       scratch(size_t(attention_scratch_floats(s))), dq(q.size()), dk(k.size()), dv(v.size());
-  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), nullptr, s, scratch.data());
+  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), nullptr, s,
+                    scratch.data());
   for (auto _ : st)
     attention_backward(dq.data(), dk.data(), dv.data(), g.data(), probs.data(), q.data(), k.data(),
                        v.data(), s, scratch.data());
@@ -86,7 +94,8 @@ void BM_rmsnorm_bwd(benchmark::State& st) {
   auto x = rnd(N * C), w = rnd(C), g = rnd(N * C);
   std::vector<float> out(x.size()), rstd(N), dx(x.size()), dw(C);
   rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), N, C, 1e-5f);
-  for (auto _ : st) rmsnorm_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), rstd.data(), N, C);
+  for (auto _ : st)
+    rmsnorm_backward(dx.data(), dw.data(), g.data(), x.data(), w.data(), rstd.data(), N, C);
   set_rate(st, 4.0 * 4 * N * C, "GB/cpu-s");
 }
 BENCHMARK(BM_rmsnorm_bwd)->Arg(160)->Arg(512);
@@ -137,7 +146,8 @@ void BM_cross_entropy(benchmark::State& st) {
   std::vector<float> d(z.size());
   std::vector<int32_t> t(n, 1);
   for (auto _ : st)
-    benchmark::DoNotOptimize(cross_entropy_forward_backward(d.data(), nullptr, z.data(), t.data(), nullptr, n, V));
+    benchmark::DoNotOptimize(
+        cross_entropy_forward_backward(d.data(), nullptr, z.data(), t.data(), nullptr, n, V));
   set_rate(st, 2.0 * 4 * n * V, "GB/cpu-s");
 }
 BENCHMARK(BM_cross_entropy)->Args({512, 1024})->Args({16, 126464});
@@ -148,7 +158,8 @@ void BM_cross_entropy_ref(benchmark::State& st) {
   std::vector<float> d(z.size());
   std::vector<int32_t> t(n, 1);
   for (auto _ : st)
-    benchmark::DoNotOptimize(ref::cross_entropy_forward_backward(d.data(), nullptr, z.data(), t.data(), nullptr, n, V));
+    benchmark::DoNotOptimize(
+        ref::cross_entropy_forward_backward(d.data(), nullptr, z.data(), t.data(), nullptr, n, V));
   set_rate(st, 2.0 * 4 * n * V, "GB/cpu-s");
 }
 BENCHMARK(BM_cross_entropy_ref)->Args({512, 1024});

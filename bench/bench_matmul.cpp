@@ -48,7 +48,8 @@ void BM_gemm(benchmark::State& st) {
   auto call = [&] {
     switch (kind) {
       case kFwd:  // y[T,out] = x[T,in] · Wᵀ
-        gemm(T, out, in, Operand{x.data(), DType::F32, in}, Operand{wp, wt, in, true}, y.data(), out);
+        gemm(T, out, in, Operand{x.data(), DType::F32, in}, Operand{wp, wt, in, true}, y.data(),
+             out);
         break;
       case kDgrad:  // dx[T,in] = dy[T,out] · W[out,in]
         gemm(T, in, out, Operand{dy.data(), DType::F32, out}, Operand{wp, wt, in}, y.data(), in);
@@ -63,15 +64,15 @@ void BM_gemm(benchmark::State& st) {
     // wgrad with bf16: both activations rounded (dy via the scratch path, x pre-rounded).
     auto xb = to_bf16(x);
     for (auto _ : st)
-      gemm(out, in, T, Operand{dy.data(), DType::F32, out, true}, Operand{xb.data(), DType::BF16, in},
-           y.data(), in, 1.0f);
+      gemm(out, in, T, Operand{dy.data(), DType::F32, out, true},
+           Operand{xb.data(), DType::BF16, in}, y.data(), in, 1.0f);
   } else {
     call();
     for (auto _ : st) call();
   }
   st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
-                                              benchmark::Counter::kIsIterationInvariantRate,
-                                              benchmark::Counter::kIs1000);
+                                                  benchmark::Counter::kIsIterationInvariantRate,
+                                                  benchmark::Counter::kIs1000);
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
@@ -93,9 +94,9 @@ void BM_gemm_lm_head_8b(benchmark::State& st) {
   for (auto _ : st)
     gemm(T, out, in, Operand{x.data(), DType::F32, in}, Operand{wb.data(), DType::BF16, in, true},
          y.data(), out);
-  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * out * in,
-                                              benchmark::Counter::kIsIterationInvariantRate,
-                                              benchmark::Counter::kIs1000);
+  st.counters["GFLOP/cpu-s"] =
+      benchmark::Counter(2.0 * double(T) * out * in, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_gemm_lm_head_8b)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(3);
 
@@ -106,7 +107,8 @@ void BM_overhead_ours(benchmark::State& st) {
   auto a = rnd(size_t(n * n)), b = rnd(size_t(n * n));
   std::vector<float> c(size_t(n * n));
   for (auto _ : st) {
-    gemm(n, n, n, Operand{a.data(), DType::F32, n}, Operand{b.data(), DType::F32, n, true}, c.data(), n);
+    gemm(n, n, n, Operand{a.data(), DType::F32, n}, Operand{b.data(), DType::F32, n, true},
+         c.data(), n);
     benchmark::DoNotOptimize(c.data());
   }
 }
@@ -125,7 +127,8 @@ void BM_overhead_raw_onednn(benchmark::State& st) {
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), eng);
   dnnl::matmul prim(pd);
   memory am(amd, eng, a.data()), bm(bmd, eng, b.data()), cm(cmd, eng, c.data());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
   for (auto _ : st) {
     prim.execute(s, args);
     s.wait();

@@ -31,8 +31,8 @@ struct Key {
   uint8_t ta, tb, bf16;
   int32_t nthr;  // threads the primitive was created for (1 inside an OpenMP region)
   bool operator==(const Key& o) const {
-    return nthr == o.nthr && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb && ldc == o.ldc &&
-           beta_bits == o.beta_bits && ta == o.ta && tb == o.tb && bf16 == o.bf16;
+    return nthr == o.nthr && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb &&
+           ldc == o.ldc && beta_bits == o.beta_bits && ta == o.ta && tb == o.tb && bf16 == o.bf16;
   }
 };
 
@@ -136,10 +136,10 @@ void check_operand(const Operand& x, const char* name, int64_t rows, int64_t col
 
 }  // namespace
 
-void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C, int64_t ldc,
-          float beta) {
-  LLADA_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative shape M=%lld N=%lld K=%lld",
-              (long long)M, (long long)N, (long long)K);
+void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
+          int64_t ldc, float beta) {
+  LLADA_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative shape M=%lld N=%lld K=%lld", (long long)M,
+              (long long)N, (long long)K);
   if (M == 0 || N == 0) return;
   LLADA_CHECK(ldc >= N, "gemm: ldc %lld < N %lld", (long long)ldc, (long long)N);
   if (K == 0) return scale_c(M, N, C, ldc, beta);
@@ -153,7 +153,16 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
     if (a.dtype == DType::F32) a = to_bf16(A, A.trans ? K : M, A.trans ? M : K, st.scratch_a);
     if (b.dtype == DType::F32) b = to_bf16(B, B.trans ? N : K, B.trans ? K : N, st.scratch_b);
   }
-  Key key{M, N, K, a.ld, b.ld, ldc, 0, uint8_t(a.trans), uint8_t(b.trans), uint8_t(bf16),
+  Key key{M,
+          N,
+          K,
+          a.ld,
+          b.ld,
+          ldc,
+          0,
+          uint8_t(a.trans),
+          uint8_t(b.trans),
+          uint8_t(bf16),
           omp_in_parallel() ? 1 : omp_get_max_threads()};
   std::memcpy(&key.beta_bits, &beta, 4);
   if (beta == 0.0f) key.beta_bits = 0;  // -0.0f is the same request
@@ -181,7 +190,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
 const char* gemm_backend_name() {
   static const std::string name = [] {
     const dnnl_version_t* v = dnnl::version();
-    const char* rt = v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp"
+    const char* rt = v->cpu_runtime == DNNL_RUNTIME_OMP   ? "omp"
                      : v->cpu_runtime == DNNL_RUNTIME_TBB ? "tbb"
                      : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "seq"
                                                           : "other";

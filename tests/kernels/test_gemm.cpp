@@ -58,7 +58,7 @@ void run_case(const Case& c, uint64_t seed) {
 }
 
 TEST(Gemm, AllTransposesPaddingBetaDtypes) {
-  const int64_t sizes[][3] = {{1, 1, 1},   {3, 7, 17},  {17, 3, 7},  {63, 65, 33},
+  const int64_t sizes[][3] = {{1, 1, 1},    {3, 7, 17},  {17, 3, 7},    {63, 65, 33},
                               {64, 64, 64}, {65, 1, 63}, {1, 130, 200}, {130, 96, 1}};
   const DType dts[][2] = {{DType::F32, DType::F32},
                           {DType::BF16, DType::BF16},

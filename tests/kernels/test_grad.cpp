@@ -121,7 +121,12 @@ TEST(Grad, CrossEntropy) {
 // GQA (4 query heads on 2 kv heads), two batches, padding keys, and causal with a query offset.
 void attention_grad(bool causal, bool mask) {
   AttnShape s{};
-  s.B = 2; s.Tq = 3; s.Tk = 5; s.H = 4; s.KVH = 2; s.hd = 4;
+  s.B = 2;
+  s.Tq = 3;
+  s.Tk = 5;
+  s.H = 4;
+  s.KVH = 2;
+  s.hd = 4;
   s.q_bs = s.Tq * s.H * s.hd;
   s.kv_bs = s.Tk * s.KVH * s.hd;
   s.causal = causal;
@@ -133,7 +138,8 @@ void attention_grad(bool causal, bool mask) {
   std::vector<float> out(q.size()), probs(s.B * s.H * s.Tq * s.Tk);
   std::vector<float> scratch(attention_scratch_floats(s));
   auto loss = [&] {
-    attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), mp, s, scratch.data());
+    attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), mp, s,
+                      scratch.data());
     return dot(out, R);
   };
   loss();

@@ -146,11 +146,13 @@ TEST(Ops, SwiGluAndAdd) {
 
 TEST(Ops, SwiGluExtremes) {
   // exp_fast must saturate cleanly: silu(-100) = -0, silu(100) = 100, never NaN.
-  std::vector<float> g = {-1000.0f, -100.0f, -88.0f, 0.0f, 88.0f, 100.0f, 1000.0f}, u(g.size(), 1.0f);
+  std::vector<float> g = {-1000.0f, -100.0f, -88.0f, 0.0f, 88.0f, 100.0f, 1000.0f},
+                     u(g.size(), 1.0f);
   std::vector<float> o(g.size()), o2(g.size());
   swiglu_forward(o.data(), g.data(), u.data(), int64_t(g.size()));
   ref::swiglu_forward(o2.data(), g.data(), u.data(), int64_t(g.size()));
-  for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(o[i], o2[i], 1e-5 * std::fabs(o2[i]) + 1e-30) << g[i];
+  for (size_t i = 0; i < g.size(); ++i)
+    EXPECT_NEAR(o[i], o2[i], 1e-5 * std::fabs(o2[i]) + 1e-30) << g[i];
 }
 
 TEST(Ops, CrossEntropy) {
@@ -164,17 +166,17 @@ TEST(Ops, CrossEntropy) {
         w[i] = 0.5f + float(i);
       }
       std::vector<float> d1(z.size()), d2(z.size()), l1(n), l2(n);
-      const double a = cross_entropy_forward_backward(d1.data(), l1.data(), z.data(), t.data(),
-                                                      w.data(), n, V);
-      const double b = ref::cross_entropy_forward_backward(d2.data(), l2.data(), z.data(),
-                                                           t.data(), w.data(), n, V);
+      const double a =
+          cross_entropy_forward_backward(d1.data(), l1.data(), z.data(), t.data(), w.data(), n, V);
+      const double b = ref::cross_entropy_forward_backward(d2.data(), l2.data(), z.data(), t.data(),
+                                                           w.data(), n, V);
       EXPECT_NEAR(a, b, 1e-5 * std::fabs(b) + 1e-5) << V << " " << n;
       ASSERT_LE(max_rel_excess(l1.data(), l2.data(), n, 1e-5, 1e-5), 1.0);
       ASSERT_LE(max_abs_diff(d1.data(), d2.data(), z.size()), 1e-6 * (n + 1)) << V << " " << n;
       // In place (dlogits aliases logits) and without weights/losses.
       auto zz = z;
-      const double c = cross_entropy_forward_backward(zz.data(), nullptr, zz.data(), t.data(),
-                                                      nullptr, n, V);
+      const double c =
+          cross_entropy_forward_backward(zz.data(), nullptr, zz.data(), t.data(), nullptr, n, V);
       std::vector<float> d3(z.size());
       const double e = ref::cross_entropy_forward_backward(d3.data(), nullptr, z.data(), t.data(),
                                                            nullptr, n, V);
@@ -190,8 +192,10 @@ TEST(Ops, CrossEntropyLargeVocabAndLargeLogits) {
   for (auto& v : z) v += 1000.0f;
   std::vector<int32_t> t = {5, 126463};
   std::vector<float> d1(z.size()), d2(z.size());
-  const double a = cross_entropy_forward_backward(d1.data(), nullptr, z.data(), t.data(), nullptr, n, V);
-  const double b = ref::cross_entropy_forward_backward(d2.data(), nullptr, z.data(), t.data(), nullptr, n, V);
+  const double a =
+      cross_entropy_forward_backward(d1.data(), nullptr, z.data(), t.data(), nullptr, n, V);
+  const double b =
+      ref::cross_entropy_forward_backward(d2.data(), nullptr, z.data(), t.data(), nullptr, n, V);
   ASSERT_TRUE(std::isfinite(a));
   EXPECT_NEAR(a, b, 1e-5 * std::fabs(b));
   EXPECT_LE(max_abs_diff(d1.data(), d2.data(), z.size()), 1e-6);
@@ -222,10 +226,10 @@ void check_attention(const AttnCase& c, uint64_t seed) {
   attention_forward(o1.data(), p1.data(), q.data(), k.data(), v.data(), mp, s, scratch.data());
   attention_forward(o3.data(), nullptr, q.data(), k.data(), v.data(), mp, s, scratch.data());
   ref::attention_forward(o2.data(), p2.data(), q.data(), k.data(), v.data(), mp, s);
-  const std::string what = strformat("B=%lld Tq=%lld Tk=%lld H=%lld KVH=%lld hd=%lld causal=%d pos0=%lld mask=%d",
-                                     (long long)s.B, (long long)s.Tq, (long long)s.Tk,
-                                     (long long)s.H, (long long)s.KVH, (long long)s.hd, s.causal,
-                                     (long long)s.q_pos0, c.mask);
+  const std::string what =
+      strformat("B=%lld Tq=%lld Tk=%lld H=%lld KVH=%lld hd=%lld causal=%d pos0=%lld mask=%d",
+                (long long)s.B, (long long)s.Tq, (long long)s.Tk, (long long)s.H, (long long)s.KVH,
+                (long long)s.hd, s.causal, (long long)s.q_pos0, c.mask);
   ASSERT_LE(max_abs_diff(o1.data(), o2.data(), nq), 2e-5) << what;
   ASSERT_LE(max_abs_diff(o3.data(), o2.data(), nq), 2e-5) << what;
   ASSERT_LE(max_abs_diff(p1.data(), p2.data(), np), 2e-6) << what;
@@ -288,12 +292,19 @@ TEST(Ops, AttentionCausalOffsets) {
 
 TEST(Ops, AttentionFullyMaskedRowIsZero) {
   AttnShape s{};
-  s.B = 1; s.Tq = 2; s.Tk = 3; s.H = 1; s.KVH = 1; s.hd = 4;
-  s.q_bs = 8; s.kv_bs = 12;
+  s.B = 1;
+  s.Tq = 2;
+  s.Tk = 3;
+  s.H = 1;
+  s.KVH = 1;
+  s.hd = 4;
+  s.q_bs = 8;
+  s.kv_bs = 12;
   auto q = randn(8, 1), k = randn(12, 2), v = randn(12, 3);
   std::vector<uint8_t> mask = {0, 0, 0};
   std::vector<float> out(8, 5.0f), probs(6, 5.0f), scratch(size_t(attention_scratch_floats(s)));
-  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), mask.data(), s, scratch.data());
+  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), mask.data(), s,
+                    scratch.data());
   for (float x : out) EXPECT_EQ(x, 0.0f);
   for (float x : probs) EXPECT_EQ(x, 0.0f);
 }

@@ -29,7 +29,10 @@ int ulp_distance(float a, float b) {
 TEST(RopeTorch, TablesWithinOneUlpOfTorch) {
   // One python start (importing torch is the slow part) writes every case into one file.
   const std::string out = "/tmp/llada_rope_torch_" + std::to_string(getpid()) + ".bin";
-  const struct { int64_t T, hd; double theta; } cases[] = {{4096, 128, 500000.0}, {2048, 64, 10000.0}};
+  const struct {
+    int64_t T, hd;
+    double theta;
+  } cases[] = {{4096, 128, 500000.0}, {2048, 64, 10000.0}};
   std::string args;
   for (const auto& c : cases)
     args += " " + std::to_string(c.T) + "," + std::to_string(c.hd) + "," + std::to_string(c.theta);

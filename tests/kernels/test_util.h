@@ -19,7 +19,8 @@ inline std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
 inline double max_rel_excess(const float* a, const float* b, size_t n, double atol, double rtol) {
   double worst = 0.0;
   for (size_t i = 0; i < n; ++i) {
-    const double e = std::fabs(double(a[i]) - double(b[i])) / (atol + rtol * std::fabs(double(b[i])));
+    const double e =
+        std::fabs(double(a[i]) - double(b[i])) / (atol + rtol * std::fabs(double(b[i])));
     if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e;
   }
   return worst;

@@ -1,8 +1,8 @@
 // Attention, fast. Work is split into (batch, head, query tile) tasks over OpenMP threads; each
 // task computes its score tile S = Q·Kᵀ and the output P·V with single-threaded oneDNN gemms
 // (strided views straight into q/k/v, no copies) and does the masked softmax in between with a
-// vectorised exp. With a causal mask only the key columns some row of the tile can see are computed.
-// The scores are written straight into `probs` when the caller keeps them, else into the
+// vectorised exp. With a causal mask only the key columns some row of the tile can see are
+// computed. The scores are written straight into `probs` when the caller keeps them, else into the
 // per-thread scratch tile (then the 1/sum normalisation is applied to the output rows instead).
 // Query tiles are 256 rows: the fastest of 64/128/256/512 measured (docs/bench/kernels.md).
 // The scratch holds one tile per thread of omp_get_max_threads() at the time

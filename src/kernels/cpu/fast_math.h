@@ -1,8 +1,9 @@
 // Vectorisable exp for the softmax-shaped loops (attention, cross-entropy, SwiGLU). libm's expf is
 // not vectorised without -ffast-math, and these loops run exp over every score, so we use the
 // Cephes expf scheme: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n
-// built in the exponent bits. Relative error <= 8.4e-8 (1.4 ulp) measured on [-87, 88]; inputs below -87.3
-// (including -inf) give 0, above 88.3 saturate to exp(88.3) ~ 2.1e38 (callers subtract a max first).
+// built in the exponent bits. Relative error <= 8.4e-8 (1.4 ulp) measured on [-87, 88]; inputs
+// below -87.3 (including -inf) give 0, above 88.3 saturate to exp(88.3) ~ 2.1e38 (callers
+// subtract a max first).
 #pragma once
 #include <cstdint>
 #include <cstring>

@@ -10,10 +10,17 @@ void embedding_forward(float* out, const int32_t* ids, const void* wte, DType wt
     const int64_t row = int64_t(ids[i]) * C;
     for (int64_t c = 0; c < C; ++c) {
       switch (wte_dtype) {
-        case DType::F32: out[i * C + c] = static_cast<const float*>(wte)[row + c]; break;
-        case DType::BF16: out[i * C + c] = bf16_to_f32(static_cast<const bf16_t*>(wte)[row + c]); break;
-        case DType::F16: out[i * C + c] = f16_to_f32(static_cast<const f16_t*>(wte)[row + c]); break;
-        default: fail(strformat("embedding: wte dtype %s not supported", dtype_name(wte_dtype)));
+        case DType::F32:
+          out[i * C + c] = static_cast<const float*>(wte)[row + c];
+          break;
+        case DType::BF16:
+          out[i * C + c] = bf16_to_f32(static_cast<const bf16_t*>(wte)[row + c]);
+          break;
+        case DType::F16:
+          out[i * C + c] = f16_to_f32(static_cast<const f16_t*>(wte)[row + c]);
+          break;
+        default:
+          fail(strformat("embedding: wte dtype %s not supported", dtype_name(wte_dtype)));
       }
     }
   }

@@ -13,8 +13,8 @@ void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
   }
 }
 
-void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
-                     int64_t n) {
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                     const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i], u = up[i], d = dout[i];
     const float sig = 1.0f / (1.0f + std::exp(-g));
