@@ -25,8 +25,9 @@ std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths
     if (fs::is_directory(p)) {
       std::vector<std::string> files;
       for (const auto& e : fs::directory_iterator(p))
-        if (e.is_regular_file() && e.path().extension() == ".bin") files.push_back(e.path().string());
-      LLADA_CHECK(!files.empty(), "data: directory %s holds no .bin files", p.c_str());
+        if (e.is_regular_file() && (e.path().extension() == ".tok" || e.path().extension() == ".bin"))
+          files.push_back(e.path().string());
+      LLADA_CHECK(!files.empty(), "data: directory %s holds no .tok or .bin shard files", p.c_str());
       std::sort(files.begin(), files.end());
       out.insert(out.end(), files.begin(), files.end());
     } else {

@@ -29,13 +29,13 @@ class DataSource {
   virtual void check_vocab(int64_t vocab_size) const = 0;
 };
 
-// Files in `paths` (a directory stands for its *.bin files, sorted). Pre-training objectives read
+// Files in `paths` (a directory stands for its *.tok and *.bin shard files, sorted). Pre-training objectives read
 // token shards (shards.h: windows in cfg.window order; held-out: sequential from the start); sft
 // reads SFT sample files. Missing or corrupted files are errors naming the file.
 std::unique_ptr<DataSource> open_data_source(const TrainConfig& cfg, const std::vector<std::string>& paths,
                                              bool heldout, uint64_t seed);
 
-// Expands directories into their *.bin files; errors name a missing path or an empty directory.
+// Expands directories into their *.tok/*.bin files; errors name a missing path or an empty directory.
 std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths);
 
 }  // namespace llada::train
