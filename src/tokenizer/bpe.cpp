@@ -48,8 +48,9 @@ struct MergeScratch {
   std::vector<Cand> heap;
 };
 
-// Per-thread cache of frequent words: word bytes -> ids in a shared pool. Cleared when it grows too
-// large or when a different model uses the thread.
+// Per-thread cache of frequent words: word bytes -> ids in a shared pool. When full it stops taking new
+// words (the first ones seen are the frequent ones; clearing it made text with many distinct words,
+// such as Chinese poetry, pay for the churn). Reset when a different model uses the thread.
 struct WordCache {
   uint64_t owner = 0;
   StringIdMap index;  // word -> offset in pool; the length is stored at pool[offset]
@@ -117,7 +118,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>* out) con
   }
   // The cache is consulted first: one hash lookup for a frequent word, whatever path made its ids.
   thread_local WordCache cache;
-  if (cache.owner != uid_ || cache.index.size() >= WordCache::kMaxWords) {
+  if (cache.owner != uid_) {
     cache.owner = uid_;
     cache.index.clear();
     cache.pool.clear();
@@ -135,6 +136,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>* out) con
   } else {
     merge_word(word, out);
   }
+  if (cache.index.size() >= WordCache::kMaxWords) return;
   cache.index.emplace(std::string(word), int32_t(cache.pool.size()));
   cache.pool.push_back(int32_t(out->size() - before));
   cache.pool.insert(cache.pool.end(), out->begin() + std::ptrdiff_t(before), out->end());
