@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -96,6 +97,14 @@ std::unique_ptr<Entry> make_entry(const Key& k) {
   }
   dnnl::matmul::desc d(a_md, b_md, c_md);
   dnnl::matmul::primitive_desc pd(d, attr, engine());
+  // oneDNN silently falls back to its reference kernel (100x slower) for layouts its fast kernels
+  // reject, e.g. a transposed C; all layouts gemm produces map to brgemm or jit gemm (checked for
+  // every transpose/padding/dtype/beta combination), so say loudly if that ever changes.
+  const std::string impl = pd.impl_info_str();
+  if (impl.rfind("ref", 0) == 0)
+    std::fprintf(stderr,
+                 "llada warning: gemm M=%lld N=%lld K=%lld ta=%d tb=%d uses oneDNN's slow %s\n",
+                 (long long)k.M, (long long)k.N, (long long)k.K, k.ta, k.tb, impl.c_str());
   auto e = std::make_unique<Entry>();
   e->prim = dnnl::matmul(pd);
   e->a = memory(a_md, engine(), DNNL_MEMORY_NONE);
