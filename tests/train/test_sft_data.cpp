@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -256,4 +257,38 @@ TEST(SftLoader, EpochIsAPermutationAndStateResumes) {
   }
   SftLoader other(d, 12);
   EXPECT_THROW(other.set_state(SftLoaderState::from_json(saved)), Error);
+}
+
+// End to end through the CLI: a multi-turn JSONL gives one sample per assistant turn, identical to
+// tokenize_sft; a malformed line is an error naming the file and line. Skipped without the CLI.
+TEST(PrepareCli, SftJsonlToSamples) {
+  if (!fs::exists(LLADA_CLI)) GTEST_SKIP() << "llada CLI not built at " << LLADA_CLI;
+  const Tokenizer& tok = char_tokenizer();
+  std::string dir = temp_path("prep_sft");
+  tok.save(dir + "/tok");
+  std::string lines =
+      R"({"prompt": "床前", "response": "明月光"})" "\n"
+      R"({"messages": [{"role": "user", "content": "举头"}, {"role": "assistant", "content": "望明月"},)"
+      R"( {"role": "user", "content": "低头"}, {"role": "assistant", "content": "思故乡"}]})" "\n";
+  write_text(dir + "/in.jsonl", lines);
+  std::string cmd = std::string(LLADA_CLI) + " prepare --sft --tokenizer " + dir + "/tok --out " + dir +
+                    "/out " + dir + "/in.jsonl > " + dir + "/log.txt 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto d = SftDataset::open(dir + "/out/train.sft");
+  auto want = read_sft_jsonl(dir + "/in.jsonl");
+  ASSERT_EQ(d->size(), 3);
+  ASSERT_EQ(want.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    TokenizedSample w = tokenize_sft(tok, want[size_t(i)]);
+    TokenizedSample got = d->sample(i);
+    EXPECT_EQ(got.ids, w.ids) << i;
+    EXPECT_EQ(got.prompt_len, w.prompt_len) << i;
+  }
+  write_text(dir + "/bad.jsonl", lines + "{\"prompt\": \"x\"}\n");
+  std::string bad = std::string(LLADA_CLI) + " prepare --sft --tokenizer " + dir + "/tok --out " + dir +
+                    "/out2 " + dir + "/bad.jsonl > " + dir + "/log2.txt 2>&1";
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  std::ifstream log(dir + "/log2.txt");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(dir + "/bad.jsonl:3"), std::string::npos) << text;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "tokenizer/tokenizer.h"
 #include "train/shards.h"
 
 namespace fs = std::filesystem;
@@ -282,4 +284,40 @@ TEST(Windows, ShardsShorterThanAWindowAreAnError) {
   std::vector<std::vector<int32_t>> docs = {{1, 2, 3}};
   auto s = TokenShard::open(write_shard("tiny.tok", docs, 10, 0));
   EXPECT_THROW(WindowReader({s}, 64, WindowMode::Random, 0), Error);
+}
+
+// End to end through the CLI: `llada prepare` splits a text file into documents, tokenizes them and
+// writes shards whose documents are exactly encode(doc) + EOS. Skipped when the CLI is not built.
+TEST(PrepareCli, TextFileToShards) {
+  if (!fs::exists(LLADA_CLI)) GTEST_SKIP() << "llada CLI not built at " << LLADA_CLI;
+  std::vector<std::string> docs = {"床前明月光\n疑是地上霜", "举头望明月", "低头思故乡\n月光"};
+  TrainOptions o;
+  o.vocab_size = 300;
+  o.min_frequency = 1;
+  o.show_progress = false;
+  Tokenizer tok = train_char_level_from_texts(docs, o);
+  std::string dir = temp_path("prep");
+  tok.save(dir + "/tok");
+  {
+    std::ofstream f(dir + "/in.txt");
+    f << docs[0] << "\n\n" << docs[1] << "\r\n\n\n" << docs[2] << "\n";
+  }
+  std::string cmd = std::string(LLADA_CLI) + " prepare --tokenizer " + dir + "/tok --out " + dir +
+                    "/out " + dir + "/in.txt > " + dir + "/log.txt 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto s = TokenShard::open(dir + "/out/train.tok");
+  ASSERT_EQ(s->n_docs(), 3);
+  for (int d = 0; d < 3; ++d) {
+    std::vector<int32_t> want = tok.encode(docs[size_t(d)]);
+    want.push_back(tok.special().eos);
+    EXPECT_EQ(s->document(d), want) << "document " << d;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out/heldout.tok"));
+  // A missing input file is an error naming it.
+  std::string bad = std::string(LLADA_CLI) + " prepare --tokenizer " + dir + "/tok --out " + dir +
+                    "/out2 " + dir + "/missing.txt > " + dir + "/log2.txt 2>&1";
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  std::ifstream log(dir + "/log2.txt");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("missing.txt"), std::string::npos) << text;
 }
