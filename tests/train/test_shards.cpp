@@ -23,10 +23,19 @@ using namespace llada::train;
 
 namespace {
 
+fs::path temp_dir() { return fs::temp_directory_path() / ("llada_test_shards_" + std::to_string(::getpid())); }
+
+// Removes this process's temporary files when the test program exits.
+struct TempDirCleanup {
+  ~TempDirCleanup() {
+    std::error_code ec;
+    fs::remove_all(temp_dir(), ec);
+  }
+} temp_dir_cleanup;
+
 std::string temp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("llada_test_shards_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  fs::create_directories(temp_dir());
+  return (temp_dir() / name).string();
 }
 
 // Random documents of lengths 1..max_len with ids in [0, vocab) except eos.
