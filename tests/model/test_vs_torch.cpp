@@ -161,9 +161,10 @@ MaxErr compare(const float* a, const float* b, int64_t n) {
   return e;
 }
 
-// f32: the engine and torch sum the same products in different orders (blocked GEMM vs MKL-less
-// torch loops), giving ~1e-6 relative differences through a few layers; 1e-4 leaves two decades of
-// margin yet any real bug (a wrong RoPE pair, mask or head mapping) moves logits by > 1e-2.
+// f32: the engine and torch sum the same products in different orders (oneDNN vs torch's BLAS
+// and loops), giving ~1e-6 relative differences through a few layers (measured 1e-6 to 6e-6);
+// 1e-4 leaves a margin of ~20x, yet a real bug (a wrong RoPE pair, mask or head mapping) moves
+// logits by O(1) relative (a swapped GQA head mapping: 0.9 to 1.5).
 constexpr double kTolF32 = 1e-4;
 // bf16 weights with emulated bf16 rounding of matmul inputs: the reference rounds the same values,
 // but its f32 inputs differ from the engine's in the last bits, and an input sitting near a rounding
