@@ -1,10 +1,11 @@
 // ModelConfig <-> Hugging Face LLaDA config.json.
 //
-// LLaDA's configuration_llada.py is OLMo's ModelConfig: its dataclass defaults describe a GPT-2-like
-// model (gelu, "sequential" blocks, LayerNorm, biases, no RoPE, tied head). We implement only the
-// LLaDA architecture, so when an architecture key is ABSENT we take LLaDA-8B's value (never the OLMo
-// default), and when it is PRESENT it must describe that architecture or loading fails. to_json()
-// writes every key explicitly, so the HF loader never falls back to its defaults for our files.
+// LLaDA's configuration_llada.py is OLMo's ModelConfig: its dataclass defaults describe a
+// GPT-2-like model (gelu, "sequential" blocks, LayerNorm, biases, no RoPE, tied head). We implement
+// only the LLaDA architecture, so when an architecture key is ABSENT we take LLaDA-8B's value
+// (never the OLMo default), and when it is PRESENT it must describe that architecture or loading
+// fails. to_json() writes every key explicitly, so the HF loader never falls back to its defaults
+// for our files.
 #include "model/config.h"
 
 #include <algorithm>
@@ -72,7 +73,8 @@ bool opt_bool(const json& j, const char* key, bool def, const std::string& src) 
 }
 
 // An architecture switch that must have exactly one value (absent = that value).
-void expect_bool(const json& j, const char* key, bool want, const std::string& src, const char* why) {
+void expect_bool(const json& j, const char* key, bool want, const std::string& src,
+                 const char* why) {
   bool v = opt_bool(j, key, want, src);
   LLADA_CHECK(v == want, "%s: field '%s' is %s, but only %s is supported (%s)", src.c_str(), key,
               v ? "true" : "false", want ? "true" : "false", why);
@@ -132,8 +134,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   opt_bool(j, "flash_attention", false, src);  // an implementation switch: type-checked only
   if (present(j, "block_group_size")) {
     int64_t g = get_int(j, "block_group_size", src);
-    LLADA_CHECK(g == 1, "%s: field 'block_group_size' is %lld, but only 1 is supported (grouped "
-                "blocks are stored under different tensor names)", src.c_str(), (long long)g);
+    LLADA_CHECK(g == 1,
+                "%s: field 'block_group_size' is %lld, but only 1 is supported (grouped "
+                "blocks are stored under different tensor names)",
+                src.c_str(), (long long)g);
   }
   if (present(j, "rope_scaling")) {
     fail(strformat("%s: field 'rope_scaling' is set (%s), but RoPE scaling is not supported",
@@ -169,7 +173,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   c.weight_tying = opt_bool(j, "weight_tying", false, src);
   c.causal = opt_bool(j, "causal", false, src);
   // The diffusion model cannot run without a mask token; the autoregressive baseline needs none.
-  c.mask_token_id = c.causal ? opt_int(j, "mask_token_id", -1, src) : req_int(j, "mask_token_id", src);
+  c.mask_token_id =
+      c.causal ? opt_int(j, "mask_token_id", -1, src) : req_int(j, "mask_token_id", src);
   c.eos_token_id = opt_int(j, "eos_token_id", -1, src);
   c.pad_token_id = opt_int(j, "pad_token_id", c.eos_token_id, src);
   c.bos_token_id = opt_int(j, "bos_token_id", -1, src);
@@ -199,8 +204,9 @@ void ModelConfig::validate(const std::string& src) const {
   in_range("mlp_hidden_size", mlp_hidden_size, 1, kMaxDim);
   in_range("vocab_size", vocab_size, 1, kMaxDim);
   in_range("max_sequence_length", max_sequence_length, 1, kMaxDim);
-  LLADA_CHECK(d_model % n_heads == 0, "%s: field 'd_model' (%lld) is not divisible by 'n_heads' (%lld)",
-              s, (long long)d_model, (long long)n_heads);
+  LLADA_CHECK(d_model % n_heads == 0,
+              "%s: field 'd_model' (%lld) is not divisible by 'n_heads' (%lld)", s,
+              (long long)d_model, (long long)n_heads);
   LLADA_CHECK(n_heads % n_kv_heads == 0,
               "%s: field 'n_heads' (%lld) is not divisible by 'n_kv_heads' (%lld)", s,
               (long long)n_heads, (long long)n_kv_heads);
@@ -219,8 +225,10 @@ void ModelConfig::validate(const std::string& src) const {
   const double params = double(embedding_size) * double(d_model) * 2 +
                         double(n_layers) * (4.0 * double(d_model) * double(d_model) +
                                             3.0 * double(mlp_hidden_size) * double(d_model));
-  LLADA_CHECK(params < 0x1p44, "%s: the sizes describe a model of %.3g parameters, more than this "
-              "engine supports (2^44)", s, params);
+  LLADA_CHECK(params < 0x1p44,
+              "%s: the sizes describe a model of %.3g parameters, more than this "
+              "engine supports (2^44)",
+              s, params);
   auto token = [&](const char* field, int64_t id, bool required) {
     if (id == -1 && !required) return;
     LLADA_CHECK(id >= 0 && id < embedding_size,

@@ -1,19 +1,18 @@
-// safetensors reading and writing. Reading trusts nothing: the header length, the JSON, every dtype,
-// shape and offset are checked against the buffer before a tensor view is handed out, with the same
-// rules as the reference (Rust) implementation: tensors tile the data section exactly, with no gaps,
-// overlaps or trailing bytes.
+// safetensors reading and writing. Reading trusts nothing: the header length, the JSON, every
+// dtype, shape and offset are checked against the buffer before a tensor view is handed out, with
+// the same rules as the reference (Rust) implementation: tensors tile the data section exactly,
+// with no gaps, overlaps or trailing bytes.
 //
 // Alignment: tensor data starts at 8 + header_len + begin. Writers (ours, HF's) pad the header to a
-// multiple of 8, but nothing forces begin to be a multiple of the element size, so a view may be only
-// 2-byte (BF16) or even 1-byte aligned. Views are returned as they are; callers that need natural
-// alignment (weights.cpp) check and copy.
+// multiple of 8, but nothing forces begin to be a multiple of the element size, so a view may be
+// only 2-byte (BF16) or even 1-byte aligned. Views are returned as they are; callers that need
+// natural alignment (weights.cpp) check and copy.
 #include "model/safetensors.h"
 
 #include <algorithm>
 #include <cstring>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 
@@ -60,12 +59,14 @@ bool as_u64(const json& v, uint64_t* out) {
 
 Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
   const char* f = name.c_str();
-  LLADA_CHECK(size >= 8, "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header length",
-              f, size);
+  LLADA_CHECK(size >= 8,
+              "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header length", f,
+              size);
   const uint64_t hlen = read_le64(data);
-  LLADA_CHECK(hlen <= size - 8,
-              "%s: header length %llu runs past the end of the file (%zu bytes): truncated or corrupt",
-              f, (unsigned long long)hlen, size);
+  LLADA_CHECK(
+      hlen <= size - 8,
+      "%s: header length %llu runs past the end of the file (%zu bytes): truncated or corrupt", f,
+      (unsigned long long)hlen, size);
   LLADA_CHECK(hlen <= kMaxHeader, "%s: header length %llu exceeds the 100 MB limit", f,
               (unsigned long long)hlen);
   LLADA_CHECK(hlen >= 2 && data[8] == '{',
@@ -73,7 +74,8 @@ Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
               (unsigned long long)hlen);
   const char* text = reinterpret_cast<const char*>(data + 8);
 
-  // Duplicate tensor names would make nlohmann keep the last one silently: catch them while parsing.
+  // Duplicate tensor names would make nlohmann keep the last one silently: catch them while
+  // parsing.
   std::set<std::string> seen;
   auto on_event = [&](int depth, json::parse_event_t ev, json& parsed) {
     if (ev == json::parse_event_t::key && depth == 1) {
@@ -117,12 +119,14 @@ Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
     LLADA_CHECK(v.contains("dtype") && v["dtype"].is_string(),
                 "%s: tensor '%s': missing or non-string 'dtype'", f, t);
     const std::string dt = v["dtype"].get<std::string>();
-    LLADA_CHECK(dtype_from_name(dt, &e.dtype),
-                "%s: tensor '%s': unknown or unsupported dtype '%s' (supported: F32, BF16, F16, I32, "
-                "I64, U8)", f, t, dt.c_str());
+    LLADA_CHECK(
+        dtype_from_name(dt, &e.dtype),
+        "%s: tensor '%s': unknown or unsupported dtype '%s' (supported: F32, BF16, F16, I32, "
+        "I64, U8)",
+        f, t, dt.c_str());
 
-    LLADA_CHECK(v.contains("shape") && v["shape"].is_array(), "%s: tensor '%s': missing 'shape' array",
-                f, t);
+    LLADA_CHECK(v.contains("shape") && v["shape"].is_array(),
+                "%s: tensor '%s': missing 'shape' array", f, t);
     const json& sh = v["shape"];
     LLADA_CHECK(sh.size() <= 8, "%s: tensor '%s': %zu dimensions (at most 8 supported)", f, t,
                 sh.size());
@@ -130,30 +134,35 @@ Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
     uint64_t nbytes = dtype_size(e.dtype);
     for (const json& d : sh) {
       uint64_t n = 0;
-      LLADA_CHECK(as_u64(d, &n), "%s: tensor '%s': shape %s has an entry that is not a non-negative "
-                  "integer", f, t, sh.dump().c_str());
+      LLADA_CHECK(as_u64(d, &n),
+                  "%s: tensor '%s': shape %s has an entry that is not a non-negative "
+                  "integer",
+                  f, t, sh.dump().c_str());
       LLADA_CHECK(n <= uint64_t(INT64_MAX), "%s: tensor '%s': dimension %llu too large", f, t,
                   (unsigned long long)n);
       e.shape.push_back(int64_t(n));
       if (nbytes != 0 && n != 0 && nbytes > data_size / n)
-        fail(strformat("%s: tensor '%s': shape %s needs more bytes than the data section holds (%llu): "
-                       "truncated or corrupt", f, t,
-                       sh.dump().c_str(), (unsigned long long)data_size));
+        fail(strformat(
+            "%s: tensor '%s': shape %s needs more bytes than the data section holds (%llu): "
+            "truncated or corrupt",
+            f, t, sh.dump().c_str(), (unsigned long long)data_size));
       nbytes *= n;
     }
 
-    LLADA_CHECK(v.contains("data_offsets") && v["data_offsets"].is_array() &&
-                    v["data_offsets"].size() == 2,
-                "%s: tensor '%s': 'data_offsets' must be an array [begin, end]", f, t);
+    LLADA_CHECK(
+        v.contains("data_offsets") && v["data_offsets"].is_array() && v["data_offsets"].size() == 2,
+        "%s: tensor '%s': 'data_offsets' must be an array [begin, end]", f, t);
     const json& off = v["data_offsets"];
     LLADA_CHECK(as_u64(off[0], &e.begin) && as_u64(off[1], &e.end),
                 "%s: tensor '%s': data_offsets %s must be non-negative integers", f, t,
                 off.dump().c_str());
     LLADA_CHECK(e.begin <= e.end, "%s: tensor '%s': data_offsets %s end before they begin", f, t,
                 off.dump().c_str());
-    LLADA_CHECK(e.end <= data_size,
-                "%s: tensor '%s': data_offsets %s run past the data section (%llu bytes): truncated "
-                "or corrupt", f, t, off.dump().c_str(), (unsigned long long)data_size);
+    LLADA_CHECK(
+        e.end <= data_size,
+        "%s: tensor '%s': data_offsets %s run past the data section (%llu bytes): truncated "
+        "or corrupt",
+        f, t, off.dump().c_str(), (unsigned long long)data_size);
     LLADA_CHECK(e.end - e.begin == nbytes,
                 "%s: tensor '%s': data_offsets %s hold %llu bytes but %s %s needs %llu", f, t,
                 off.dump().c_str(), (unsigned long long)(e.end - e.begin), dt.c_str(),
@@ -182,8 +191,9 @@ Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
   }
   LLADA_CHECK(pos == data_size,
               "%s: %llu bytes after the last tensor are not described by the header (data section "
-              "%llu bytes, tensors end at %llu)", f, (unsigned long long)(data_size - pos),
-              (unsigned long long)data_size, (unsigned long long)pos);
+              "%llu bytes, tensors end at %llu)",
+              f, (unsigned long long)(data_size - pos), (unsigned long long)data_size,
+              (unsigned long long)pos);
   return out;
 }
 

@@ -66,7 +66,8 @@ Weights Weights::allocate(const ModelConfig& cfg, DType matrix_dtype) {
   std::vector<TensorSpec> layout = weight_layout(cfg);
   LLADA_ASSERT(layout.size() == s.size());
   for (size_t i = 0; i < s.size(); ++i)
-    *s[i] = Tensor::zeros(layout[i].name, layout[i].shape, layout[i].norm ? DType::F32 : matrix_dtype);
+    *s[i] =
+        Tensor::zeros(layout[i].name, layout[i].shape, layout[i].norm ? DType::F32 : matrix_dtype);
   return w;
 }
 
@@ -89,7 +90,8 @@ Weights Weights::like(const Weights& w, DType dtype) {
   const bool with_head = !w.head.empty();
   std::vector<Tensor*> dst = slots(out, with_head);
   std::vector<Tensor*> src = slots(const_cast<Weights&>(w), with_head);
-  for (size_t i = 0; i < src.size(); ++i) *dst[i] = Tensor::zeros(src[i]->name, src[i]->shape, dtype);
+  for (size_t i = 0; i < src.size(); ++i)
+    *dst[i] = Tensor::zeros(src[i]->name, src[i]->shape, dtype);
   return out;
 }
 
@@ -106,8 +108,9 @@ void init_weights(Weights& w, const ModelConfig& cfg, uint64_t seed, float init_
   w.for_each([&](Tensor& t) {
     const uint64_t tensor_seed = root.next_u64();
     const bool norm = t.shape.size() == 1;
-    const bool out_proj = t.name.ends_with(".attn_out.weight") ||
-                          (t.name.ends_with(".ff_out.weight") && t.name.find(".blocks.") != std::string::npos);
+    const bool out_proj =
+        t.name.ends_with(".attn_out.weight") ||
+        (t.name.ends_with(".ff_out.weight") && t.name.find(".blocks.") != std::string::npos);
     const float std = out_proj ? out_std : init_std;
     const int64_t n = t.numel();
     const int64_t nchunks = (n + kChunk - 1) / kChunk;

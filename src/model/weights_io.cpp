@@ -10,9 +10,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -34,7 +33,8 @@ std::string join(const std::string& dir, const std::string& name) {
 
 bool is_float(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16; }
 
-// Copy (with conversion) src's elements into a fresh owned tensor of dtype `to`, in parallel chunks.
+// Copy (with conversion) src's elements into a fresh owned tensor of dtype `to`, in parallel
+// chunks.
 Tensor convert_copy(const Tensor& src, DType to) {
   Tensor t = Tensor::zeros(src.name, src.shape, to);
   const size_t n = size_t(src.numel());
@@ -82,13 +82,14 @@ WeightFiles find_weight_files(const std::string& dir) {
     wf.files.push_back(single);
     return wf;
   }
-  LLADA_CHECK(file_exists(index), "%s: no %s and no %s in the model directory", dir.c_str(), kSingle,
-              kIndex);
+  LLADA_CHECK(file_exists(index), "%s: no %s and no %s in the model directory", dir.c_str(),
+              kSingle, kIndex);
   wf.index = index;
   json j = json::parse(read_file(index), nullptr, /*allow_exceptions=*/false);
   LLADA_CHECK(!j.is_discarded(), "%s: malformed JSON", index.c_str());
   LLADA_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
-              "%s: field 'weight_map' (an object of tensor name -> file) is missing", index.c_str());
+              "%s: field 'weight_map' (an object of tensor name -> file) is missing",
+              index.c_str());
   std::set<std::string> shards;
   for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
     LLADA_CHECK(it.value().is_string(), "%s: weight_map entry '%s' must be a file name string",
@@ -97,7 +98,8 @@ WeightFiles find_weight_files(const std::string& dir) {
     // A shard must be a plain file name inside the model directory: no paths, no "..".
     LLADA_CHECK(!file.empty() && file.find('/') == std::string::npos && file != "." && file != "..",
                 "%s: weight_map entry '%s' names file '%s', which is not a plain file name in the "
-                "model directory", index.c_str(), it.key().c_str(), file.c_str());
+                "model directory",
+                index.c_str(), it.key().c_str(), file.c_str());
     wf.weight_map[it.key()] = file;
     shards.insert(file);
   }
@@ -143,37 +145,46 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
   for (const TensorSpec& spec : weight_layout(cfg)) {
     auto it = found.find(spec.name);
     const std::string want = shape_string(spec.shape);
-    LLADA_CHECK(it != found.end(), "%s: tensor '%s' is missing (expected shape %s for config "
-                "d_model=%lld n_layers=%lld%s)", where.c_str(), spec.name.c_str(), want.c_str(),
-                (long long)cfg.d_model, (long long)cfg.n_layers,
-                cfg.weight_tying ? ", tied head" : ", untied head");
+    LLADA_CHECK(it != found.end(),
+                "%s: tensor '%s' is missing (expected shape %s for config "
+                "d_model=%lld n_layers=%lld%s)",
+                where.c_str(), spec.name.c_str(), want.c_str(), (long long)cfg.d_model,
+                (long long)cfg.n_layers, cfg.weight_tying ? ", tied head" : ", untied head");
     const Tensor& src = it->second.first;
     const char* path = it->second.second.c_str();
-    LLADA_CHECK(src.shape == spec.shape, "%s: tensor '%s' has shape %s, expected %s from config.json",
-                path, spec.name.c_str(), src.shape_str().c_str(), want.c_str());
-    LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16", path,
-                spec.name.c_str(), dtype_name(src.dtype));
+    LLADA_CHECK(src.shape == spec.shape,
+                "%s: tensor '%s' has shape %s, expected %s from config.json", path,
+                spec.name.c_str(), src.shape_str().c_str(), want.c_str());
+    LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16",
+                path, spec.name.c_str(), dtype_name(src.dtype));
     used.insert(spec.name);
 
     DType to;
-    if (spec.norm) to = DType::F32;
-    else if (opt.convert) to = opt.convert_to;
-    else if (opt.force_f32 || src.dtype == DType::F16) to = DType::F32;
-    else to = src.dtype;
+    if (spec.norm)
+      to = DType::F32;
+    else if (opt.convert)
+      to = opt.convert_to;
+    else if (opt.force_f32 || src.dtype == DType::F16)
+      to = DType::F32;
+    else
+      to = src.dtype;
     // Zero copy only when nobody will write (see the file comment) and the view is naturally
     // aligned: safetensors guarantees nothing beyond byte alignment, and typed loads of a
     // misaligned pointer are undefined behaviour even where the CPU tolerates them. (BF16 views
     // need only 2-byte alignment, which every HF writer gives; our kernels use unaligned loads.)
     const bool aligned = reinterpret_cast<uintptr_t>(src.data) % dtype_size(src.dtype) == 0;
-    if (!spec.norm && !copy_all && to == src.dtype && aligned) loaded.push_back(src);
-    else loaded.push_back(convert_copy(src, to));
+    if (!spec.norm && !copy_all && to == src.dtype && aligned)
+      loaded.push_back(src);
+    else
+      loaded.push_back(convert_copy(src, to));
   }
   if (used.size() != found.size()) {
     std::vector<std::string> extra;
     for (auto& [name, v] : found)
       if (!used.count(name)) extra.push_back(name + " (in " + v.second + ")");
     fail(strformat("%s: %zu unexpected tensor(s) for this config.json%s: %s", dir.c_str(),
-                   extra.size(), cfg.weight_tying ? " (weight_tying is true: no separate head)" : "",
+                   extra.size(),
+                   cfg.weight_tying ? " (weight_tying is true: no separate head)" : "",
                    list_names(extra).c_str()));
   }
   *w_out = weights_from_list(cfg, std::move(loaded));
@@ -185,8 +196,9 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weight
   LLADA_CHECK(is_float(dtype), "save_model_dir: dtype must be F32, BF16 or F16, not %s",
               dtype_name(dtype));
   cfg.validate(join(dir, "config.json"));
-  LLADA_CHECK(w.layers.size() == size_t(cfg.n_layers), "%s: weights have %zu layers, config has %lld",
-              dir.c_str(), w.layers.size(), (long long)cfg.n_layers);
+  LLADA_CHECK(w.layers.size() == size_t(cfg.n_layers),
+              "%s: weights have %zu layers, config has %lld", dir.c_str(), w.layers.size(),
+              (long long)cfg.n_layers);
   // Check the weights match the config before anything is written.
   std::vector<const Tensor*> tensors;
   w.for_each([&](const Tensor& t) { tensors.push_back(&t); });
@@ -222,7 +234,8 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weight
   }
 
   const std::string single = join(dir, kSingle), index = join(dir, kIndex);
-  // Files of an earlier save that would shadow or confuse this one (load prefers model.safetensors).
+  // Files of an earlier save that would shadow or confuse this one (load prefers
+  // model.safetensors).
   std::vector<std::string> stale;
   if (file_exists(index)) {
     try {

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"

@@ -42,10 +42,12 @@ void run_one(const std::vector<uint8_t>& in) {
   ++g_run;
 }
 
+// clang-format off
 const char* kDict[] = {"{", "}", "[", "]", ",", ":", "\"", "\"dtype\"", "\"shape\"", "\"data_offsets\"",
                        "\"F32\"", "\"BF16\"", "\"F16\"", "\"I64\"", "\"U8\"", "\"__metadata__\"", "-1",
                        "0", "18446744073709551615", "9223372036854775807", "4294967296", "1e3", "null",
                        "true", "\"\\u0000\"", "[0,0]"};
+// clang-format on
 
 void mutate(std::vector<uint8_t>& v, std::mt19937_64& rng, size_t max_len) {
   auto pick = [&](size_t n) { return n ? size_t(rng() % n) : 0; };
@@ -116,11 +118,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto num = [&](const char* flag) { return a.substr(std::strlen(flag)); };
-    if (a.rfind("-runs=", 0) == 0) runs = std::stoull(num("-runs="));
-    else if (a.rfind("-seed=", 0) == 0) seed = std::stoull(num("-seed="));
-    else if (a.rfind("-max_total_time=", 0) == 0) max_time = std::stod(num("-max_total_time="));
-    else if (a.rfind("-max_len=", 0) == 0) max_len = std::stoull(num("-max_len="));
-    else if (a.rfind("-", 0) == 0) std::fprintf(stderr, "standalone_driver: ignoring flag %s\n", a.c_str());
+    if (a.rfind("-runs=", 0) == 0)
+      runs = std::stoull(num("-runs="));
+    else if (a.rfind("-seed=", 0) == 0)
+      seed = std::stoull(num("-seed="));
+    else if (a.rfind("-max_total_time=", 0) == 0)
+      max_time = std::stod(num("-max_total_time="));
+    else if (a.rfind("-max_len=", 0) == 0)
+      max_len = std::stoull(num("-max_len="));
+    else if (a.rfind("-", 0) == 0)
+      std::fprintf(stderr, "standalone_driver: ignoring flag %s\n", a.c_str());
     else {
       std::vector<std::filesystem::path> files;
       if (std::filesystem::is_directory(a)) {

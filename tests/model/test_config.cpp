@@ -1,5 +1,5 @@
-// ModelConfig: the real LLaDA-8B config.json parses to the spec's numbers; to_json round-trips; every
-// unsupported or inconsistent field is an error naming the file and the field.
+// ModelConfig: the real LLaDA-8B config.json parses to the spec's numbers; to_json round-trips;
+// every unsupported or inconsistent field is an error naming the file and the field.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -34,9 +34,10 @@ const char* kLLaDA8B = R"({
 })";
 
 json tiny() {
-  return json{{"d_model", 32}, {"n_layers", 2}, {"n_heads", 4}, {"n_kv_heads", 2},
-              {"mlp_hidden_size", 48}, {"vocab_size", 100}, {"embedding_size", 128},
-              {"mask_token_id", 99}, {"eos_token_id", 98}, {"rope_theta", 10000.0}};
+  return json{{"d_model", 32},         {"n_layers", 2},         {"n_heads", 4},
+              {"n_kv_heads", 2},       {"mlp_hidden_size", 48}, {"vocab_size", 100},
+              {"embedding_size", 128}, {"mask_token_id", 99},   {"eos_token_id", 98},
+              {"rope_theta", 10000.0}};
 }
 
 // from_json(j) must fail with a message naming the source and each needle.
@@ -47,7 +48,8 @@ void expect_error(const json& j, std::initializer_list<std::string> needles) {
   } catch (const Error& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("cfgsrc.json"), std::string::npos) << msg;
-    for (const std::string& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
+    for (const std::string& n : needles)
+      EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
   }
 }
 
@@ -82,7 +84,8 @@ TEST(Config, RealLLaDA8BConfig) {
 }
 
 TEST(Config, ToJsonRoundTripsAndDescribesTheArchitecture) {
-  ModelConfig c = ModelConfig::from_json(with(with(tiny(), "bos_token_id", 1), "causal", true), "t");
+  ModelConfig c =
+      ModelConfig::from_json(with(with(tiny(), "bos_token_id", 1), "causal", true), "t");
   json j = c.to_json();
   EXPECT_EQ(j["architectures"], json::array({"LLaDAModelLM"}));
   EXPECT_EQ(j["model_type"], "llada");
@@ -103,7 +106,8 @@ TEST(Config, ToJsonRoundTripsAndDescribesTheArchitecture) {
 
 TEST(Config, DefaultsAndAlternatives) {
   // n_kv_heads null -> n_heads; mlp_ratio when mlp_hidden_size is absent; embedding_size -> vocab.
-  json j = without(without(with(tiny(), "n_kv_heads", nullptr), "mlp_hidden_size"), "embedding_size");
+  json j =
+      without(without(with(tiny(), "n_kv_heads", nullptr), "mlp_hidden_size"), "embedding_size");
   j["mlp_ratio"] = 3;
   j["mask_token_id"] = 10;
   ModelConfig c = ModelConfig::from_json(j, "t");
@@ -111,10 +115,13 @@ TEST(Config, DefaultsAndAlternatives) {
   EXPECT_EQ(c.mlp_hidden_size, 96);
   EXPECT_EQ(c.embedding_size, 100);
   EXPECT_EQ(c.pad_token_id, 98);  // pad defaults to eos
-  EXPECT_EQ(ModelConfig::from_json(with(without(tiny(), "n_kv_heads"), "multi_query_attention", true), "t")
-                .n_kv_heads, 1);
+  EXPECT_EQ(ModelConfig::from_json(
+                with(without(tiny(), "n_kv_heads"), "multi_query_attention", true), "t")
+                .n_kv_heads,
+            1);
   // The autoregressive baseline needs no mask token.
-  ModelConfig ar = ModelConfig::from_json(with(without(tiny(), "mask_token_id"), "causal", true), "t");
+  ModelConfig ar =
+      ModelConfig::from_json(with(without(tiny(), "mask_token_id"), "causal", true), "t");
   EXPECT_TRUE(ar.causal);
   EXPECT_EQ(ar.mask_token_id, -1);
   // Tied head counted once.
@@ -164,9 +171,11 @@ TEST(ConfigBad, InconsistentSizes) {
   expect_error(with(tiny(), "mlp_hidden_size", 0), {"'mlp_hidden_size'"});
   expect_error(with(tiny(), "d_model", int64_t(1) << 40), {"'d_model'"});
   expect_error(with(tiny(), "rms_norm_eps", 0.0), {"'rms_norm_eps'"});
-  expect_error(with(tiny(), "vocab_size", uint64_t(18446744073709551615ull)), {"'vocab_size'", "too large"});
-  expect_error(with(with(with(tiny(), "d_model", 1 << 22), "mlp_hidden_size", 1 << 22), "n_layers", 4000),
-               {"parameters"});
+  expect_error(with(tiny(), "vocab_size", uint64_t(18446744073709551615ull)),
+               {"'vocab_size'", "too large"});
+  expect_error(
+      with(with(with(tiny(), "d_model", 1 << 22), "mlp_hidden_size", 1 << 22), "n_layers", 4000),
+      {"parameters"});
   expect_error(with(tiny(), "rope_theta", -1.0), {"'rope_theta'"});
 }
 

@@ -46,7 +46,8 @@ void expect_open_error(const std::string& path, std::initializer_list<std::strin
     ADD_FAILURE() << "no error for " << path;
   } catch (const Error& e) {
     std::string msg = e.what();
-    for (const std::string& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
+    for (const std::string& n : needles)
+      EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
   }
 }
 
@@ -94,7 +95,8 @@ TEST(Safetensors, ConvertsF32ToBF16AndF16) {
     std::vector<float> back(18);
     convert_to_f32(back.data(), r.data, d, 18);
     for (int i = 0; i < 18; ++i) {
-      float want = d == DType::BF16 ? bf16_to_f32(f32_to_bf16(a.f32()[i])) : f16_to_f32(f32_to_f16(a.f32()[i]));
+      float want = d == DType::BF16 ? bf16_to_f32(f32_to_bf16(a.f32()[i]))
+                                    : f16_to_f32(f32_to_f16(a.f32()[i]));
       EXPECT_EQ(back[i], want) << i;
     }
     // And back up to f32 from the 16-bit file.
@@ -124,7 +126,8 @@ TEST(Safetensors, WriterRejectsDuplicateNames) {
 }
 
 TEST(SafetensorsBad, MissingFile) {
-  expect_open_error(temp_path("does_not_exist.safetensors"), {"does_not_exist.safetensors", "not found"});
+  expect_open_error(temp_path("does_not_exist.safetensors"),
+                    {"does_not_exist.safetensors", "not found"});
 }
 
 TEST(SafetensorsBad, TooShort) {
@@ -152,60 +155,76 @@ TEST(SafetensorsBad, HeaderLengthPastEnd) {
 TEST(SafetensorsBad, MalformedJsonAndNotAnObject) {
   expect_open_error(make_file("badjson.safetensors", "{\"a\": {\"dtype\": ", 0),
                     {"badjson.safetensors", "not valid JSON"});
-  expect_open_error(make_file("array.safetensors", "[1, 2]", 0), {"array.safetensors", "start with '{'"});
-  expect_open_error(make_file("garbage.safetensors", "\x01\x02garbage", 0), {"garbage.safetensors"});
-  expect_open_error(make_file("entry.safetensors", "{\"w\": 5}", 0), {"entry.safetensors", "'w'", "object"});
+  expect_open_error(make_file("array.safetensors", "[1, 2]", 0),
+                    {"array.safetensors", "start with '{'"});
+  expect_open_error(make_file("garbage.safetensors", "\x01\x02garbage", 0),
+                    {"garbage.safetensors"});
+  expect_open_error(make_file("entry.safetensors", "{\"w\": 5}", 0),
+                    {"entry.safetensors", "'w'", "object"});
 }
 
 TEST(SafetensorsBad, UnknownDtype) {
-  expect_open_error(make_file("dtype.safetensors",
-                              R"({"layer.w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,4]}})", 4),
-                    {"dtype.safetensors", "layer.w", "Q4_K"});
-  expect_open_error(make_file("nodtype.safetensors", R"({"layer.w":{"shape":[2],"data_offsets":[0,4]}})", 4),
-                    {"nodtype.safetensors", "layer.w", "dtype"});
+  expect_open_error(
+      make_file("dtype.safetensors",
+                R"({"layer.w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,4]}})", 4),
+      {"dtype.safetensors", "layer.w", "Q4_K"});
+  expect_open_error(
+      make_file("nodtype.safetensors", R"({"layer.w":{"shape":[2],"data_offsets":[0,4]}})", 4),
+      {"nodtype.safetensors", "layer.w", "dtype"});
 }
 
 TEST(SafetensorsBad, BadShapes) {
-  expect_open_error(make_file("neg.safetensors", R"({"t1":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
+  expect_open_error(make_file("neg.safetensors",
+                              R"({"t1":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
                     {"neg.safetensors", "t1", "non-negative"});
-  expect_open_error(make_file("flt.safetensors", R"({"t1":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8),
+  expect_open_error(make_file("flt.safetensors",
+                              R"({"t1":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8),
                     {"flt.safetensors", "t1"});
   // numel * 4 overflows 64 bits: must be reported, never wrapped into a small number.
   expect_open_error(
       make_file("ovf.safetensors",
-                R"({"t1":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,0]}})", 0),
+                R"({"t1":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,0]}})",
+                0),
       {"ovf.safetensors", "t1"});
 }
 
 TEST(SafetensorsBad, HeaderLiesAboutSizesOrOffsets) {
   // Size mismatch: shape needs 8 bytes, offsets give 12.
-  expect_open_error(make_file("size.safetensors", R"({"w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})", 12),
+  expect_open_error(make_file("size.safetensors",
+                              R"({"w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})", 12),
                     {"size.safetensors", "w.a", "needs 8"});
   // End beyond the data section (a truncated file).
-  expect_open_error(make_file("past.safetensors", R"({"w.a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
+  expect_open_error(make_file("past.safetensors",
+                              R"({"w.a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
                     {"past.safetensors", "w.a", "truncated"});
   // begin > end.
-  expect_open_error(make_file("rev.safetensors", R"({"w.a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 8),
+  expect_open_error(make_file("rev.safetensors",
+                              R"({"w.a":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", 8),
                     {"rev.safetensors", "w.a"});
   // Overlap.
   expect_open_error(make_file("overlap.safetensors",
                               R"({"w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                              R"("w.b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+                              R"("w.b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                              12),
                     {"overlap.safetensors", "overlaps", "w.a", "w.b"});
   // A gap, and bytes after the last tensor.
-  expect_open_error(make_file("gap.safetensors", R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+  expect_open_error(make_file("gap.safetensors",
+                              R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
                     {"gap.safetensors", "w.a", "gap"});
-  expect_open_error(make_file("tail.safetensors", R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8),
+  expect_open_error(make_file("tail.safetensors",
+                              R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8),
                     {"tail.safetensors", "4 bytes after the last tensor"});
   // Missing or malformed offsets.
-  expect_open_error(make_file("off.safetensors", R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", 4),
-                    {"off.safetensors", "w.a", "data_offsets"});
+  expect_open_error(
+      make_file("off.safetensors", R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", 4),
+      {"off.safetensors", "w.a", "data_offsets"});
 }
 
 TEST(SafetensorsBad, DuplicateTensorNames) {
   expect_open_error(make_file("dup.safetensors",
                               R"({"w.a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                              R"("w.a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+                              R"("w.a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                              8),
                     {"dup.safetensors", "w.a", "twice"});
 }
 

@@ -22,9 +22,10 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 ModelConfig small_cfg(bool tied = false) {
-  json j = {{"d_model", 16},     {"n_layers", 2},         {"n_heads", 4},   {"n_kv_heads", 2},
-            {"mlp_hidden_size", 24}, {"vocab_size", 40}, {"embedding_size", 48},
-            {"mask_token_id", 39}, {"eos_token_id", 38}, {"weight_tying", tied}};
+  json j = {{"d_model", 16},        {"n_layers", 2},         {"n_heads", 4},
+            {"n_kv_heads", 2},      {"mlp_hidden_size", 24}, {"vocab_size", 40},
+            {"embedding_size", 48}, {"mask_token_id", 39},   {"eos_token_id", 38},
+            {"weight_tying", tied}};
   return ModelConfig::from_json(j, "small");
 }
 
@@ -62,7 +63,8 @@ void expect_load_error(const std::string& dir, std::initializer_list<std::string
     ADD_FAILURE() << "loaded " << dir;
   } catch (const Error& e) {
     std::string msg = e.what();
-    for (const std::string& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
+    for (const std::string& n : needles)
+      EXPECT_NE(msg.find(n), std::string::npos) << msg << "\n  lacks: " << n;
   }
 }
 
@@ -150,9 +152,13 @@ TEST(Weights, InitIsDeterministicScaledAndNormsAreOne) {
     double m = s / double(v.size());
     return std::sqrt(s2 / double(v.size()) - m * m);
   };
-  ModelConfig big = ModelConfig::from_json(
-      json{{"d_model", 128}, {"n_layers", 8}, {"n_heads", 4}, {"mlp_hidden_size", 256},
-           {"vocab_size", 256}, {"mask_token_id", 1}}, "big");
+  ModelConfig big = ModelConfig::from_json(json{{"d_model", 128},
+                                                {"n_layers", 8},
+                                                {"n_heads", 4},
+                                                {"mlp_hidden_size", 256},
+                                                {"vocab_size", 256},
+                                                {"mask_token_id", 1}},
+                                           "big");
   Weights w = Weights::allocate(big, DType::F32);
   init_weights(w, big, 1);
   EXPECT_NEAR(stdev(values(w.wte)), 0.02, 0.001);
@@ -243,7 +249,8 @@ TEST(WeightsIO, ShardedRoundTripAndSwitchBack) {
   EXPECT_EQ(idx["metadata"]["total_size"].get<int64_t>(), c.n_params() * 2);
   WeightFiles wf = find_weight_files(dir);
   ASSERT_GT(wf.files.size(), 2u);
-  EXPECT_TRUE(fs::exists(dir + "/model-00001-of-" + strformat("%05zu", wf.files.size()) + ".safetensors"));
+  EXPECT_TRUE(
+      fs::exists(dir + "/model-00001-of-" + strformat("%05zu", wf.files.size()) + ".safetensors"));
   ModelConfig c2;
   Weights w2;
   load_model_dir(dir, &c2, &w2);
@@ -296,7 +303,9 @@ TEST(WeightsIOBad, WrongShapeMissingUnexpectedAndIntegerTensors) {
   expect_load_error(dir, {"model.safetensors", "ln_f.weight", "missing"});
 
   make_model(dir, small_cfg());
-  rewrite(dir, [](std::vector<Tensor>& ts) { ts.push_back(Tensor::zeros("model.transformer.extra.bias", {3})); });
+  rewrite(dir, [](std::vector<Tensor>& ts) {
+    ts.push_back(Tensor::zeros("model.transformer.extra.bias", {3}));
+  });
   expect_load_error(dir, {"unexpected", "model.transformer.extra.bias", "model.safetensors"});
 
   // A tied config with an untied file: the head is unexpected.
@@ -348,7 +357,8 @@ TEST(WeightsIOBad, BadIndex) {
 
   j = good;  // the index names the wrong shard for a tensor that exists elsewhere
   std::string real = j["weight_map"]["model.transformer.ln_f.weight"];
-  j["weight_map"]["model.transformer.ln_f.weight"] = j["weight_map"]["model.transformer.wte.weight"];
+  j["weight_map"]["model.transformer.ln_f.weight"] =
+      j["weight_map"]["model.transformer.wte.weight"];
   ASSERT_NE(real, j["weight_map"]["model.transformer.ln_f.weight"].get<std::string>());
   write_file_atomic(index, j.dump());
   expect_load_error(dir, {"model.transformer.ln_f.weight", real});

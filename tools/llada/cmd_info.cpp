@@ -67,14 +67,17 @@ int run_info(const std::string& dir, bool as_json) {
     j["n_tensors"] = tensors.size();
     j["head_dim"] = cfg.head_dim();
     json files = json::array();
-    for (const std::string& f : wf.files) files.push_back(std::filesystem::path(f).filename().string());
+    for (const std::string& f : wf.files)
+      files.push_back(std::filesystem::path(f).filename().string());
     j["files"] = files;
     j["sharded"] = !wf.index.empty();
     j["file_bytes"] = file_bytes;
     j["file_dtypes"] = file_dtypes;
     json list = json::array();
     for (const Tensor* t : tensors)
-      list.push_back({{"name", t->name}, {"shape", t->shape}, {"file_dtype", file_dtype_of[t->name]},
+      list.push_back({{"name", t->name},
+                      {"shape", t->shape},
+                      {"file_dtype", file_dtype_of[t->name]},
                       {"dtype", dtype_name(t->dtype)}});
     j["tensors"] = list;
     std::printf("%s\n", j.dump(2).c_str());
@@ -82,25 +85,28 @@ int run_info(const std::string& dir, bool as_json) {
   }
 
   std::printf("model: %s\n", dir.c_str());
-  std::printf("  d_model %lld, n_layers %lld, n_heads %lld, n_kv_heads %lld (head_dim %lld), "
-              "mlp_hidden_size %lld\n",
-              (long long)cfg.d_model, (long long)cfg.n_layers, (long long)cfg.n_heads,
-              (long long)cfg.n_kv_heads, (long long)cfg.head_dim(), (long long)cfg.mlp_hidden_size);
-  std::printf("  vocab_size %lld, embedding_size %lld, max_sequence_length %lld, rope_theta %g, "
-              "rms_norm_eps %g\n",
-              (long long)cfg.vocab_size, (long long)cfg.embedding_size,
-              (long long)cfg.max_sequence_length, cfg.rope_theta, cfg.rms_norm_eps);
+  std::printf(
+      "  d_model %lld, n_layers %lld, n_heads %lld, n_kv_heads %lld (head_dim %lld), "
+      "mlp_hidden_size %lld\n",
+      (long long)cfg.d_model, (long long)cfg.n_layers, (long long)cfg.n_heads,
+      (long long)cfg.n_kv_heads, (long long)cfg.head_dim(), (long long)cfg.mlp_hidden_size);
+  std::printf(
+      "  vocab_size %lld, embedding_size %lld, max_sequence_length %lld, rope_theta %g, "
+      "rms_norm_eps %g\n",
+      (long long)cfg.vocab_size, (long long)cfg.embedding_size, (long long)cfg.max_sequence_length,
+      cfg.rope_theta, cfg.rms_norm_eps);
   auto id = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
   std::printf("  weight_tying %s, %s; tokens: mask %s, eos %s, pad %s, bos %s, eot %s\n",
               cfg.weight_tying ? "true" : "false",
               cfg.causal ? "causal (autoregressive baseline)" : "bidirectional (diffusion)",
               id(cfg.mask_token_id).c_str(), id(cfg.eos_token_id).c_str(),
-              id(cfg.pad_token_id).c_str(), id(cfg.bos_token_id).c_str(), id(cfg.eot_token_id).c_str());
+              id(cfg.pad_token_id).c_str(), id(cfg.bos_token_id).c_str(),
+              id(cfg.eot_token_id).c_str());
   std::printf("parameters: %s (%s)\n", with_commas(n_params).c_str(),
               n_params >= 1000000000 ? strformat("%.2f B", double(n_params) / 1e9).c_str()
                                      : strformat("%.2f M", double(n_params) / 1e6).c_str());
-  std::printf("weights: %zu tensors in %zu file%s%s, %s on disk; file dtypes: %s\n",
-              tensors.size(), wf.files.size(), wf.files.size() == 1 ? "" : "s",
+  std::printf("weights: %zu tensors in %zu file%s%s, %s on disk; file dtypes: %s\n", tensors.size(),
+              wf.files.size(), wf.files.size() == 1 ? "" : "s",
               wf.index.empty() ? "" : " (sharded, with index)", human_bytes(file_bytes).c_str(),
               dtype_counts(file_dtypes).c_str());
   // The list, with the layers folded: every block has the same shapes.
@@ -110,18 +116,22 @@ int run_info(const std::string& dir, bool as_json) {
     std::printf("  %-48s %-14s %s\n", t->name.c_str(), t->shape_str().c_str(),
                 file_dtype_of[t->name].c_str());
   }
-  if (cfg.n_layers > 1) std::printf("  (blocks 1..%lld: same shapes as block 0)\n", (long long)cfg.n_layers - 1);
+  if (cfg.n_layers > 1)
+    std::printf("  (blocks 1..%lld: same shapes as block 0)\n", (long long)cfg.n_layers - 1);
   return 0;
 }
 
-llada::cli::Registration reg("info", "Validate a model directory and print its configuration, "
-                             "tensors and parameter count", [](CLI::App& app) {
-  auto dir = std::make_shared<std::string>();
-  auto as_json = std::make_shared<bool>(false);
-  app.add_option("--model", *dir, "model directory (config.json + model.safetensors or shards)")
-      ->required();
-  app.add_flag("--json", *as_json, "print one JSON object instead of text");
-  return [=]() -> int { return run_info(*dir, *as_json); };
-});
+llada::cli::Registration reg(
+    "info",
+    "Validate a model directory and print its configuration, "
+    "tensors and parameter count",
+    [](CLI::App& app) {
+      auto dir = std::make_shared<std::string>();
+      auto as_json = std::make_shared<bool>(false);
+      app.add_option("--model", *dir, "model directory (config.json + model.safetensors or shards)")
+          ->required();
+      app.add_flag("--json", *as_json, "print one JSON object instead of text");
+      return [=]() -> int { return run_info(*dir, *as_json); };
+    });
 
 }  // namespace
