@@ -145,6 +145,7 @@ void TokenizerImpl::encode_into(std::string_view text, bool add_special, std::ve
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
+  LLADA_CHECK(impl_, "encode: the tokenizer was not loaded (default-constructed Tokenizer)");
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   impl_->encode_into(text, add_special, &out);
@@ -169,6 +170,7 @@ std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std:
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  LLADA_CHECK(impl_, "decode: the tokenizer was not loaded (default-constructed Tokenizer)");
   std::string out;
   for (int32_t id : ids) {
     LLADA_CHECK(id >= 0 && id < impl_->vocab_size && !impl_->vocab_text[size_t(id)].empty(),

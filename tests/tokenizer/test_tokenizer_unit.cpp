@@ -173,6 +173,12 @@ void expect_load_error(const std::function<void(nlohmann::json&)>& mutate, const
   }
 }
 
+TEST(Load, UnloadedTokenizerThrows) {
+  Tokenizer empty;
+  EXPECT_THROW(empty.encode("x"), Error);
+  EXPECT_THROW(empty.decode({1}), Error);
+}
+
 TEST(Load, BadFilesGiveClearErrors) {
   EXPECT_THROW(Tokenizer::from_json("{not json", "", "x.json"), Error);
   EXPECT_THROW(Tokenizer::load("/nonexistent/tokenizer.json"), Error);
