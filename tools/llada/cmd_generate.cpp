@@ -114,7 +114,8 @@ int run_generate(GenArgs a) {
       } else {
         nlohmann::json j{{"index", b0 + i}, {"prompt_ids", batch[i]}, {"ids", g}};
         if (s.tok) j["text"] = answer_text(s, g);
-        std::printf("%s\n", j.dump().c_str());
+        // Decoded bytes may be invalid UTF-8 (a token can end mid-character): replace, never throw.
+        std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       }
     }
     std::fflush(stdout);
