@@ -7,11 +7,15 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential cmake g++ pkg-config git ca-certificates \
-  libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev \
-  libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  python3 python3-torch python3-numpy nodejs npm opencc >/dev/null
+pkgs=(build-essential cmake g++ pkg-config git ca-certificates
+      libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
+      libgtest-dev libgmock-dev googletest libbenchmark-dev
+      python3 python3-torch python3-numpy python3-matplotlib opencc)
+# Node.js may come from another source on the machine (its own npm): Debian's npm conflicts with it,
+# so install Debian's only where node/npm are missing.
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
+$SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 # Reference tools from npm (tokenizer reference implementation), pinned by tests/js/package-lock.json.
 if [ "${1:-}" != "--no-npm" ] && [ -f tests/js/package.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
