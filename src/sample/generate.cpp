@@ -121,7 +121,14 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
   rule.vocab = sp.vocab;
   rule.eos = sp.eos;
   rule.eot = sp.eot;
-  rule.mask = sp.mask;
+  // The reference sampler may predict the mask id itself (the authors' code does: the position then
+  // stays masked and is predicted again later), so fixed-step decoding keeps that behaviour to stay
+  // token-for-token exact. Parallel decoding must exclude it: a block ends only when it has no
+  // masks, so a committed mask id could keep it open forever.
+  // A KV-cached source computes only the block's rows, so it cannot revisit an earlier leftover
+  // mask either: it excludes the mask id too.
+  const bool exclude_mask = o.never_predict_mask || o.parallel() || src.block_rows_only();
+  rule.mask = exclude_mask ? sp.mask : -1;
   rule.temperature = o.temperature;
   rule.remasking = o.remasking;
   rule.logits_eos_inf = o.logits_eos_inf;
@@ -140,9 +147,11 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
   for (int64_t k = 0; k < nb; ++k) {
     if (std::all_of(r.done.begin(), r.done.end(), [](uint8_t d) { return d != 0; })) break;
     const int64_t bs = r.P + k * o.block_length, be = bs + o.block_length;
-    // Positions that may be committed in this block: masks before its end. Without --infill there
-    // are none before the block, so only the block is scanned (and only its rows are computed).
-    const int64_t scan0 = o.infill ? 0 : bs;
+    // Positions that may be committed in this block: masks before its end, as in the reference.
+    // Without --infill and with the mask id excluded there are none before the block, so only the
+    // block is scanned (and only its rows are computed); otherwise a mask id committed in an
+    // earlier block is still a mask and a candidate here, exactly as in the authors' code.
+    const int64_t scan0 = (o.infill || !exclude_mask) ? 0 : bs;
     int64_t steps_k = 0;
     if (!o.parallel()) {
       steps_k = o.steps / nb + ((o.uneven_steps && k < o.steps % nb) ? 1 : 0);

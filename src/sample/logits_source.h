@@ -24,6 +24,8 @@ class LogitsSource {
   virtual int64_t row_width() const = 0;
   // Logits [n_rows, row_width()] for q.rows in order, valid until the next call.
   virtual const float* logits(const LogitsQuery& q) = 0;
+  // True when only rows at or after block_start can be served (a KV-cached model).
+  virtual bool block_rows_only() const { return false; }
 };
 
 }  // namespace llada::sample

@@ -23,6 +23,7 @@ class ModelLogits : public LogitsSource {
   explicit ModelLogits(const Model& m, CacheMode mode = CacheMode::None) : m_(m), mode_(mode) {}
   int64_t row_width() const override { return m_.cfg.embedding_size; }
   const float* logits(const LogitsQuery& q) override;
+  bool block_rows_only() const override { return mode_ != CacheMode::None; }
   CacheMode mode() const { return mode_; }
   size_t workspace_bytes() const { return ws_.peak_bytes(); }
 

@@ -37,6 +37,9 @@ struct GenerateOptions {
   double factor = 0.0;
   // Once a finished block holds EOS, every later position becomes EOS and that row stops.
   bool early_exit = false;
+  // Never commit the mask id (its logit -inf). Off by default: the authors' sampler may predict it.
+  // Always on for parallel decoding and KV-cached sources (see generate.cpp).
+  bool never_predict_mask = false;
 
   bool parallel() const { return threshold > 0 || factor > 0; }
 };

@@ -27,9 +27,8 @@ void guide_logits(float* out, const float* cond, const float* uncond, double cfg
 Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
   const int64_t V = r.vocab;
   if (r.logits_eos_inf && r.eos >= 0 && r.eos < V) l[r.eos] = kNegInf;
-  // The mask id is not a token: committing it would leave the position masked (the reference would
-  // then leave masks in the output, and parallel decoding would never finish its block). Trained
-  // models give it ~0 probability, so removing it changes nothing there (docs/sampling.md).
+  // Parallel decoding excludes the mask id: committing it would leave the position masked and the
+  // block would never finish (docs/sampling.md). The fixed-step sampler passes mask = -1.
   if (r.mask >= 0 && r.mask < V) l[r.mask] = kNegInf;
 
   Prediction p;

@@ -14,7 +14,7 @@ struct RowRule {
   int64_t vocab = 0;     // columns considered (the tokenizer's vocab_size)
   int32_t eos = -1;      // -1: none
   int32_t eot = -1;      // -1: none
-  int32_t mask = -1;     // never predicted (its logit is -inf, like EOS under logits_eos_inf)
+  int32_t mask = -1;     // if >= 0 never predicted (its logit is -inf); -1: allowed, as the reference
   double temperature = 0.0;
   Remasking remasking = Remasking::LowConfidence;
   bool logits_eos_inf = false;

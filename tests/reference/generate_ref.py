@@ -6,7 +6,7 @@ step, every logit of every position is formed, and confidences outside the curre
 committed positions are -inf. It exists to check the C++ sampler token for token at temperature 0.
 
 Deliberate choices, shared with the C++ sampler (docs/sampling.md):
-  * the mask id is never predicted (its logit is set to -inf, like EOS under logits_eos_inf);
+  * the mask id may be predicted, as in the authors' code (the position then stays masked);
   * confidences are computed in float64 and exact ties go to the lowest position (stable sort);
   * logits are cut to the tokenizer's vocab_size when the embedding table is padded beyond it.
 
@@ -85,7 +85,6 @@ def generate(model, prompts, gen_length, steps, block_length, mask_id, eos_id, e
                 logits = logits[..., :vocab].clone()
             if logits_eos_inf:
                 logits[:, :, eos_id] = neg_inf
-            logits[:, :, mask_id] = neg_inf  # the one deviation: a mask is never a prediction
             logits_with_noise = add_gumbel_noise(logits, temperature)
             x0 = torch.argmax(logits_with_noise, dim=-1)
             if confidence_eos_eot_inf:

@@ -22,6 +22,9 @@ struct HashSource : LogitsSource {
   int64_t V;
   int32_t mask;
   float scale;
+  // Added to the mask id's logit. Default: far below everything, as in a trained model (the mask is
+  // never a training target); tests of the reference's mask-prediction behaviour set it to 0.
+  float mask_bias = -100.0f;
   int64_t calls = 0, rows_seen = 0;
   std::vector<float> out;
   HashSource(int64_t V, int32_t mask, float scale = 3.0f) : V(V), mask(mask), scale(scale) {}
@@ -39,6 +42,7 @@ struct HashSource : LogitsSource {
       const uint64_t h = mix64(base + uint64_t(v));
       dst[v] = scale * float(double(h >> 11) * 0x1.0p-53 * 2.0 - 1.0);
     }
+    if (mask >= 0 && mask < V) dst[mask] += mask_bias;
   }
   const float* logits(const LogitsQuery& q) override {
     ++calls;

@@ -59,7 +59,7 @@ Prompts oracle(const HashSource& f, const Prompts& prompts, const SpecialIds& sp
             for (int64_t v = 0; v < V; ++v) c[v] = u[v] + float(o.cfg_scale + 1) * (c[v] - u[v]);
           }
           if (o.logits_eos_inf) c[sp.eos] = ninf;
-          c[sp.mask] = ninf;  // our one deviation: the mask id is never a prediction
+          // The mask id stays a possible prediction, as in the authors' code.
           x0[t] = int32_t(std::max_element(c.begin(), c.end()) - c.begin());
           if (o.confidence_eos_eot_inf) { c[sp.eot] = ninf; c[sp.eos] = ninf; }
           double mx = *std::max_element(c.begin(), c.end()), sum = 0;
@@ -166,6 +166,29 @@ TEST(SampleGenerate, StepsThatCommitNothingSkipTheModel) {
   EXPECT_EQ(r.stats.nfe, 4);
   GenerateOptions o1 = opts(4, 4, 4);
   EXPECT_EQ(r.tokens, generate(f, {{4, 5}}, sp, o1).tokens);
+}
+
+// The authors' sampler may predict the mask id: that position stays masked and is predicted again
+// at a later step. The fixed-step sampler keeps this (so it stays exact); parallel decoding excludes
+// the mask id, or a block could never finish.
+TEST(SampleGenerate, MaskPredictionsFollowTheReference) {
+  const SpecialIds sp = ids();
+  HashSource f(sp.vocab, sp.mask);
+  f.mask_bias = 2.5f;  // the mask id is often the argmax
+  const Prompts prompts = {{5, 6, 7, 8, 9}, {10, 11}};
+  int64_t masks_left = 0;
+  for (int64_t block : {4, 16}) {
+    GenerateOptions o = opts(16, 16, block);
+    const auto got = generate(f, prompts, sp, o);
+    EXPECT_EQ(got.tokens, oracle(f, prompts, sp, o)) << "block " << block;
+    for (auto& row : got.tokens)
+      for (int32_t v : row) masks_left += v == sp.mask;
+    GenerateOptions par = o;
+    par.threshold = 0.9;
+    for (auto& row : generate(f, prompts, sp, par).tokens)
+      for (int32_t v : row) EXPECT_NE(v, sp.mask);
+  }
+  EXPECT_GT(masks_left, 0) << "the test should exercise committed mask ids";
 }
 
 TEST(SampleGenerate, ThresholdAboveOneIsOneTokenPerStep) {

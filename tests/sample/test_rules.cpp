@@ -162,7 +162,7 @@ SpecialIds special(int64_t V) {
 
 TEST(SampleRules, RandomRemaskingChoosesUniformly) {
   FixedSource f;
-  f.l = {1.0f, 2.0f, 0.0f, -50.0f};  // mask id 3 never predicted
+  f.l = {1.0f, 2.0f, 0.0f, -50.0f};  // mask id 3 far below: never the argmax
   GenerateOptions o;
   o.gen_length = 5;
   o.steps = 5;

@@ -155,6 +155,8 @@ cli::Registration reg("generate", "Generate text by reverse diffusion (LLaDA sam
                                                 "confidence >= T (and the best); --steps is unused");
   app.add_option("--factor", a->o.factor, "parallel decoding by the factor rule; --steps is unused");
   app.add_flag("--early-exit", a->o.early_exit, "after a block holding EOS, fill the rest with EOS");
+  app.add_flag("--never-predict-mask", a->o.never_predict_mask,
+               "never commit the mask id (the reference sampler may; parallel decoding and caches never do)");
   app.add_option("--batch-size", a->batch_size, "prompts per batch (left padding; default 1)");
   app.add_option("--output", a->output, "text (default) | ids | json");
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
