@@ -271,37 +271,6 @@ TokenizedSample SftDataset::sample(int64_t i) const {
 
 // ---------------------------------------------------------------- loader
 
-std::string SftLoaderState::to_json() const {
-  nlohmann::json j;
-  j["rng"] = rng;
-  j["epoch"] = epoch;
-  j["cursor"] = cursor;
-  j["served"] = served;
-  j["fingerprint"] = fingerprint;
-  return j.dump();
-}
-
-SftLoaderState SftLoaderState::from_json(const std::string& text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    fail(strformat("SFT loader state: invalid JSON: %s", e.what()));
-  }
-  SftLoaderState s;
-  for (const char* k : {"rng", "epoch", "cursor", "served", "fingerprint"})
-    LLADA_CHECK(j.contains(k), "SFT loader state: missing field '%s'", k);
-  try {
-    s.rng = j["rng"].get<std::array<uint64_t, 4>>();
-    s.epoch = j["epoch"].get<uint64_t>();
-    s.cursor = j["cursor"].get<uint64_t>();
-    s.served = j["served"].get<uint64_t>();
-    s.fingerprint = j["fingerprint"].get<uint64_t>();
-  } catch (const std::exception& e) {
-    fail(strformat("SFT loader state: wrong field type: %s", e.what()));
-  }
-  return s;
-}
 
 SftLoader::SftLoader(std::shared_ptr<SftDataset> data, uint64_t seed, bool shuffle)
     : data_(std::move(data)), seed_(seed), shuffle_(shuffle) {

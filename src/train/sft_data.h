@@ -24,6 +24,7 @@
 #include "core/rng.h"
 #include "tokenizer/tokenizer.h"
 #include "train/objective.h"
+#include "train/shards.h"
 
 namespace llada::train {
 
@@ -100,12 +101,8 @@ class SftDataset {
   uint32_t dtype_bytes_ = 2;
 };
 
-struct SftLoaderState {
-  std::array<uint64_t, 4> rng{};  // unused by the order itself; kept for future sampling choices
-  uint64_t epoch = 0, cursor = 0, served = 0, fingerprint = 0;
-  std::string to_json() const;
-  static SftLoaderState from_json(const std::string& text);
-};
+// The same resumable position as the token windows' (rng is unused by the SFT order itself).
+using SftLoaderState = WindowState;
 
 // Serves batches of samples in a seeded random order (a fresh permutation each epoch, rebuilt from
 // (seed, epoch) so a restored state continues bit-identically), or in file order with shuffle=false.
