@@ -172,7 +172,7 @@ TEST(Ops, CrossEntropy) {
                                                            w.data(), n, V);
       EXPECT_NEAR(a, b, 1e-5 * std::fabs(b) + 1e-5) << V << " " << n;
       ASSERT_LE(max_rel_excess(l1.data(), l2.data(), n, 1e-5, 1e-5), 1.0);
-      ASSERT_LE(max_abs_diff(d1.data(), d2.data(), z.size()), 1e-6 * (n + 1)) << V << " " << n;
+      ASSERT_LE(max_abs_diff(d1.data(), d2.data(), z.size()), 4e-6 * (n + 1)) << V << " " << n;
       // In place (dlogits aliases logits) and without weights/losses.
       auto zz = z;
       const double c =
@@ -181,7 +181,9 @@ TEST(Ops, CrossEntropy) {
       const double e = ref::cross_entropy_forward_backward(d3.data(), nullptr, z.data(), t.data(),
                                                            nullptr, n, V);
       EXPECT_NEAR(c, e, 1e-5 * std::fabs(e) + 1e-5);
-      ASSERT_LE(max_abs_diff(zz.data(), d3.data(), z.size()), 1e-6);
+      // Probabilities from the fast exp (<= 1.4 ulp) normalised by a float sum over V terms whose
+      // order depends on the vectoriser: a few ulp of 1, so 4e-6 absolute (seen: 1.5e-6 at -O2).
+      ASSERT_LE(max_abs_diff(zz.data(), d3.data(), z.size()), 4e-6);
     }
 }
 
