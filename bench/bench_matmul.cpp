@@ -13,6 +13,7 @@
 
 #include "core/dtype.h"
 #include "kernels/matmul.h"
+#include "kernels/packed_matmul.h"
 
 using namespace llada;
 using namespace llada::kernels;
@@ -84,6 +85,32 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "out", "in", "kind(0fwd,1dgrad,2wgrad)", "bf16"});
 }
 BENCHMARK(BM_gemm)->Apply(shapes);
+
+// The forward product with weights packed once (kernels/packed_matmul.h), the path inference
+// takes; compare with BM_gemm kind 0 (oneDNN) at the same M, out, in, dtype.
+// args: M, out, in, weight dtype (0 f32, 1 bf16)
+void BM_gemm_packed(benchmark::State& st) {
+  const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
+  const bool bf = st.range(3) != 0;
+  auto x = rnd(size_t(T * in)), w = rnd(size_t(out * in));
+  auto wb = to_bf16(w);
+  std::vector<float> y(size_t(T * out));
+  const PackedMatrix P = bf ? PackedMatrix::pack(wb.data(), DType::BF16, out, in, in)
+                            : PackedMatrix::pack(w.data(), DType::F32, out, in, in);
+  gemm_packed(T, x.data(), in, P, y.data(), out);
+  for (auto _ : st) gemm_packed(T, x.data(), in, P, y.data(), out);
+  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
+                                                  benchmark::Counter::kIsIterationInvariantRate,
+                                                  benchmark::Counter::kIs1000);
+}
+void packed_shapes(benchmark::internal::Benchmark* b) {
+  const int64_t layers[][2] = {{1024, 1024}, {2816, 1024}, {1024, 2816}};  // {out, in}
+  for (int64_t bf : {0, 1})
+    for (int64_t T : {32, 160, 512})
+      for (auto& l : layers) b->Args({T, l[0], l[1], bf});
+  b->ArgNames({"M", "out", "in", "bf16"});
+}
+BENCHMARK(BM_gemm_packed)->Apply(packed_shapes);
 
 // LLaDA-8B's LM head at a sampling-sized M: [M, 4096] x [126464, 4096]ᵀ in bf16.
 void BM_gemm_lm_head_8b(benchmark::State& st) {

@@ -14,9 +14,12 @@ namespace detail {
 
 namespace {
 
-// Linear layer y[N,out] = beta*y + x[N,in] · Wᵀ with W stored [out, in] in its own dtype.
-void linear(float* y, const float* x, const Tensor& W, int64_t N, float beta = 0.0f) {
+// Linear layer y[N,out] = beta*y + x[N,in] · Wᵀ with W stored [out, in] in its own dtype; through
+// the packed copy of W when the model has one (inference), else the general gemm.
+void linear(float* y, const float* x, const Tensor& W, const kernels::PackedMatrix* packed,
+            int64_t N, float beta = 0.0f) {
   const int64_t out = W.shape[0], in = W.shape[1];
+  if (packed) return kernels::gemm_packed(N, x, in, *packed, y, out, beta);
   kernels::gemm(N, out, in, {x, DType::F32, in, false}, {W.data, W.dtype, in, true}, y, out, beta);
 }
 
@@ -141,13 +144,20 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
   kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
 
   kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal};
+  const PackedWeights* P = m.packed.get();
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[size_t(l)];
+    const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
     LayerActs& L = acts.layers[size_t(l)];
     kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
-    linear(L.q, L.n1, lw.q_proj, N);
-    linear(L.k, L.n1, lw.k_proj, N);
-    linear(L.v, L.n1, lw.v_proj, N);
+    if (pl) {  // one pass over n1 for the three products
+      const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
+      kernels::gemm_packed_multi(N, L.n1, C, qkv, 3);
+    } else {
+      linear(L.q, L.n1, lw.q_proj, nullptr, N);
+      linear(L.k, L.n1, lw.k_proj, nullptr, N);
+      linear(L.v, L.n1, lw.v_proj, nullptr, N);
+    }
     kernels::rope_forward(L.q, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
     kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
     const float* k = L.k;
@@ -164,21 +174,26 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
     }
     kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
     if (L.h != L.x) std::memcpy(L.h, L.x, size_t(N * C) * 4);
-    linear(L.h, L.att, lw.attn_out, N, 1.0f);  // h = x + attn_out(att)
+    linear(L.h, L.att, lw.attn_out, pl ? &pl->o : nullptr, N, 1.0f);  // h = x + attn_out(att)
     kernels::rmsnorm_forward(L.n2, L.rstd2, L.h, lw.ff_norm.f32(), N, C, eps);
-    linear(L.gate, L.n2, lw.ff_proj, N);
-    linear(L.up, L.n2, lw.up_proj, N);
+    if (pl) {
+      const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
+      kernels::gemm_packed_multi(N, L.n2, C, gate_up, 2);
+    } else {
+      linear(L.gate, L.n2, lw.ff_proj, nullptr, N);
+      linear(L.up, L.n2, lw.up_proj, nullptr, N);
+    }
     kernels::swiglu_forward(L.act, L.gate, L.up, N * F);
     float* next = (l + 1 < c.n_layers) ? acts.layers[size_t(l + 1)].x : acts.x_final;
     if (next != L.h) std::memcpy(next, L.h, size_t(N * C) * 4);
-    linear(next, L.act, lw.ff_out, N, 1.0f);  // x' = h + ff_out(act)
+    linear(next, L.act, lw.ff_out, pl ? &pl->down : nullptr, N, 1.0f);  // x' = h + ff_out(act)
   }
   kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
   if (a.rows) {
     for (int64_t i = 0; i < acts.R; ++i)
       std::memcpy(acts.nf_rows + i * C, acts.nf + int64_t(a.rows[i]) * C, size_t(C) * 4);
   }
-  linear(acts.logits, acts.nf_rows, w.lm_head(), acts.R);
+  linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R);
   return acts.logits;
 }
 

@@ -11,6 +11,27 @@ Model Model::load(const std::string& dir, const LoadOptions& opt) {
   return m;
 }
 
+void Model::pack_for_inference() {
+  auto pack = [](const Tensor& W) {
+    return kernels::PackedMatrix::pack(W.data, W.dtype, W.shape[0], W.shape[1], W.shape[1]);
+  };
+  auto p = std::make_shared<PackedWeights>();
+  for (const LayerWeights& lw : w.layers)
+    p->layers.push_back(PackedLayer{pack(lw.q_proj), pack(lw.k_proj), pack(lw.v_proj),
+                                    pack(lw.attn_out), pack(lw.ff_proj), pack(lw.up_proj),
+                                    pack(lw.ff_out)});
+  p->head = pack(w.lm_head());
+  packed = std::move(p);
+}
+
+size_t PackedWeights::bytes() const {
+  size_t n = head.bytes();
+  for (const PackedLayer& l : layers)
+    n += l.q.bytes() + l.k.bytes() + l.v.bytes() + l.o.bytes() + l.gate.bytes() + l.up.bytes() +
+         l.down.bytes();
+  return n;
+}
+
 void KVCache::allocate(const ModelConfig& cfg, int64_t batch, int64_t len) {
   LLADA_CHECK(batch > 0 && len > 0, "KV cache: bad size %lld x %lld", (long long)batch, (long long)len);
   if (B == batch && T == len && int64_t(k.size()) == cfg.n_layers &&

@@ -12,6 +12,7 @@ Session Session::open(const std::string& dir) {
   Session s;
   s.dir = dir;
   s.model = Model::load(dir);
+  s.model.pack_for_inference();  // sampling only reads the weights: pack them once for speed
   const ModelConfig& c = s.model.cfg;
   if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
     s.tok = Tokenizer::load(dir);

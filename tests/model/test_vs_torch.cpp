@@ -205,12 +205,17 @@ TEST(VsTorch, Logits) {
   const std::string err = run_reference(jobs, dir);
   ASSERT_TRUE(err.empty()) << err;
 
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const Case& c = cases[i];
-    SCOPED_TRACE("case " + c.name);
-    const Model& m = models[i];
-    const Batch& b = batches[i];
+  // Every case twice: through kernels::gemm, then with the weights packed for inference
+  // (kernels/packed_matmul.h), the path generation takes; both against the same reference.
+  for (size_t i = 0; i < 2 * cases.size(); ++i) {
+    const bool packed = i >= cases.size();
+    const Case& c = cases[i % cases.size()];
+    SCOPED_TRACE("case " + c.name + (packed ? " (packed weights)" : ""));
+    Model& m = models[i % cases.size()];
+    if (packed) m.pack_for_inference();
+    const Batch& b = batches[i % cases.size()];
     ASSERT_EQ(m.w.layers[0].q_proj.dtype, c.dtype) << "the model did not keep its storage dtype";
+    ASSERT_EQ(bool(m.packed), packed);
     const int64_t V = c.emb, N = c.B * c.T;
     NpyArray ref = read_npy(dir + "/" + c.name + "/ref.npy");
     ASSERT_EQ(ref.shape, (std::vector<int64_t>{c.B, c.T, V}));
@@ -242,8 +247,8 @@ TEST(VsTorch, Logits) {
         << worst.at % V << " (engine " << full[size_t(worst.at)] << ", torch "
         << want[size_t(worst.at)] << "), max |torch| = " << max_ref
         << ", relative = " << worst.diff / max_ref << ", tolerance " << tol;
-    std::printf("[ %-16s ] logits max rel err %.3g (tolerance %.0e)\n", c.name.c_str(),
-                worst.diff / max_ref, tol);
+    std::printf("[ %-16s ] logits max rel err %.3g (tolerance %.0e)%s\n", c.name.c_str(),
+                worst.diff / max_ref, tol, packed ? " packed" : "");
 
     // Logits for chosen rows (scrambled order, a repeat) equal the same rows of the full logits.
     std::vector<int32_t> rows;

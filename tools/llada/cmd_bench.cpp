@@ -1,7 +1,9 @@
 // `llada bench`: time the forward (or forward+backward) of any model directory, so engines can be
-// compared on the same checkpoint. With --matmul-peak it also times the forward's own GEMMs alone
-// (same shapes, same weight dtype, through kernels::gemm) in the same run, so the model's distance
-// from the matrix-product peak is measured rather than quoted.
+// compared on the same checkpoint. The forward runs on packed weights (kernels/packed_matmul.h),
+// as inference does; --no-pack runs it through kernels::gemm (oneDNN) instead. With --matmul-peak
+// it also times the forward's own GEMMs alone in the same run: through oneDNN (the matrix library's
+// own rate on the same shapes and weight dtype) and, for the forward, through the packed kernels,
+// so the model's distance from the matrix-product peak is measured rather than quoted.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -24,7 +26,7 @@ using namespace llada;
 struct BenchArgs {
   std::string model, dtype;
   int64_t seq_len = 0, batch = 1;
-  bool backward = false, json = false, matmul_peak = false;
+  bool backward = false, json = false, matmul_peak = false, no_pack = false;
   int threads = 0, iters = 10, warmup = 2;
 };
 
@@ -51,7 +53,9 @@ Timing time_it(int warmup, int iters, F&& f) {
 // the engine (they live in the attention kernel) and are not included; their FLOPs are reported.
 class GemmReplay {
  public:
-  GemmReplay(const Model& m, int64_t N, bool backward) : m_(m), N_(N), backward_(backward) {
+  // packed: run the forward products through the model's packed weights (forward only).
+  GemmReplay(const Model& m, int64_t N, bool backward, bool packed = false)
+      : m_(m), N_(N), backward_(backward), packed_(packed && m.packed && !backward) {
     const ModelConfig& c = m.cfg;
     const int64_t widest = std::max({c.d_model, c.mlp_hidden_size, c.embedding_size, c.kv_dim()});
     x_.assign(size_t(N * widest), 0.0f);
@@ -68,10 +72,13 @@ class GemmReplay {
   }
 
   // y[N,out] = x[N,in]·Wᵀ; with backward also dx = dy·W and dW += dyᵀ·x.
-  void linear(const Tensor& W) {
+  void linear(const Tensor& W, const kernels::PackedMatrix* P) {
     const int64_t out = W.shape[0], in = W.shape[1];
-    kernels::gemm(N_, out, in, {x_.data(), DType::F32, in, false}, {W.data, W.dtype, in, true},
-                  y_.data(), out);
+    if (packed_)
+      kernels::gemm_packed(N_, x_.data(), in, *P, y_.data(), out);
+    else
+      kernels::gemm(N_, out, in, {x_.data(), DType::F32, in, false}, {W.data, W.dtype, in, true},
+                    y_.data(), out);
     flops_ += 2.0 * double(N_ * out * in);
     if (!backward_) return;
     kernels::gemm(N_, in, out, {y_.data(), DType::F32, out, false}, {W.data, W.dtype, in, false},
@@ -83,18 +90,25 @@ class GemmReplay {
 
   void run() {
     flops_ = 0;
-    for (const LayerWeights& L : m_.w.layers)
-      for (const Tensor* W : {&L.q_proj, &L.k_proj, &L.v_proj, &L.attn_out, &L.ff_proj, &L.up_proj,
-                              &L.ff_out})
-        linear(*W);
-    linear(m_.w.lm_head());
+    for (size_t l = 0; l < m_.w.layers.size(); ++l) {
+      const LayerWeights& L = m_.w.layers[l];
+      const PackedLayer* P = packed_ ? &m_.packed->layers[l] : nullptr;
+      linear(L.q_proj, P ? &P->q : nullptr);
+      linear(L.k_proj, P ? &P->k : nullptr);
+      linear(L.v_proj, P ? &P->v : nullptr);
+      linear(L.attn_out, P ? &P->o : nullptr);
+      linear(L.ff_proj, P ? &P->gate : nullptr);
+      linear(L.up_proj, P ? &P->up : nullptr);
+      linear(L.ff_out, P ? &P->down : nullptr);
+    }
+    linear(m_.w.lm_head(), packed_ ? &m_.packed->head : nullptr);
   }
   double flops() const { return flops_; }
 
  private:
   const Model& m_;
   int64_t N_;
-  bool backward_;
+  bool backward_, packed_;
   std::vector<float> x_, y_, dx_, dw_;  // dx apart from x: no feedback into denormals
   double flops_ = 0;
 };
@@ -113,7 +127,11 @@ int run_bench(const BenchArgs& o) {
     lo.convert = true;
     lo.convert_to = o.dtype == "f32" ? DType::F32 : DType::BF16;
   }
-  const Model m = Model::load(o.model, lo);
+  Model m = Model::load(o.model, lo);
+  // Inference packs its weights once (llada generate, logits, likelihood do too); training updates
+  // weights in place and runs on kernels::gemm, so forward+backward is timed unpacked.
+  const bool packed = !o.backward && !o.no_pack;
+  if (packed) m.pack_for_inference();
   const ModelConfig& c = m.cfg;
   const int64_t B = o.batch, T = o.seq_len, N = B * T;
 
@@ -150,13 +168,18 @@ int run_bench(const BenchArgs& o) {
   const double tokens_per_s = double(N) / (t.median_ms * 1e-3);
   const char* dtype = dtype_name(m.w.layers.empty() ? m.w.wte.dtype : m.w.layers[0].q_proj.dtype);
 
-  Timing gt;
-  double gemm_gflops = 0, gemm_flops = 0;
+  Timing gt, pt;
+  double gemm_gflops = 0, gemm_flops = 0, packed_gflops = 0;
   if (o.matmul_peak) {
     GemmReplay replay(m, N, o.backward);
     gt = time_it(o.warmup, o.iters, [&] { replay.run(); });
     gemm_flops = replay.flops();
     gemm_gflops = gemm_flops / (gt.median_ms * 1e-3) / 1e9;
+    if (packed) {
+      GemmReplay preplay(m, N, false, /*packed=*/true);
+      pt = time_it(o.warmup, o.iters, [&] { preplay.run(); });
+      packed_gflops = preplay.flops() / (pt.median_ms * 1e-3) / 1e9;
+    }
   }
   const double rss = peak_rss_mb();
 
@@ -168,19 +191,25 @@ int run_bench(const BenchArgs& o) {
                         {"seq_len", T},           {"batch", B},
                         {"backward", o.backward}, {"n_params", c.n_params()},
                         {"iters", o.iters},       {"gflop_per_iter", flops / 1e9},
-                        {"gemm_backend", kernels::gemm_backend_name()}};
+                        {"gemm_backend", kernels::gemm_backend_name()},
+                        {"packed_weights", packed}};
     if (o.matmul_peak) {
       j["matmul_ms_median"] = gt.median_ms;
       j["matmul_gflops"] = gemm_gflops;
       j["matmul_gflop_per_iter"] = gemm_flops / 1e9;
       j["fraction_of_matmul_peak"] = gflops / gemm_gflops;
+      if (packed) {
+        j["packed_matmul_ms_median"] = pt.median_ms;
+        j["packed_matmul_gflops"] = packed_gflops;
+      }
     }
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("model %s: %.2f M parameters, %s weights, batch %lld x seq %lld, %s, %d threads\n",
-              o.model.c_str(), double(c.n_params()) / 1e6, dtype, (long long)B, (long long)T,
-              o.backward ? "forward+backward" : "forward", num_threads());
+  std::printf("model %s: %.2f M parameters, %s weights%s, batch %lld x seq %lld, %s, %d threads\n",
+              o.model.c_str(), double(c.n_params()) / 1e6, dtype, packed ? " (packed)" : "",
+              (long long)B, (long long)T, o.backward ? "forward+backward" : "forward",
+              num_threads());
   std::printf("  median %.2f ms (min %.2f, %d iters), %.0f tokens/s, %.1f GFLOP/s (%.2f GFLOP), "
               "peak RSS %.0f MB\n",
               t.median_ms, t.min_ms, o.iters, tokens_per_s, gflops, flops / 1e9, rss);
@@ -189,6 +218,9 @@ int run_bench(const BenchArgs& o) {
                 "model at %.0f%% of it\n",
                 kernels::gemm_backend_name(), gt.median_ms, gemm_gflops, gemm_flops / 1e9,
                 100.0 * gflops / gemm_gflops);
+  if (o.matmul_peak && packed)
+    std::printf("  the same GEMMs on the packed weights: %.2f ms, %.1f GFLOP/s\n", pt.median_ms,
+                packed_gflops);
   return 0;
 }
 
@@ -205,6 +237,8 @@ llada::cli::Registration reg(
       app.add_option("--warmup", o->warmup, "untimed iterations first (default 2)");
       app.add_option("--dtype", o->dtype, "convert the matrices at load: f32 or bf16 (default: as stored)");
       app.add_flag("--json", o->json, "print one JSON object");
+      app.add_flag("--no-pack", o->no_pack,
+                   "forward through kernels::gemm (oneDNN) instead of packed weights");
       app.add_flag("--matmul-peak", o->matmul_peak,
                    "also time the same GEMMs alone through kernels::gemm and print the fraction");
       return [o]() -> int { return run_bench(*o); };

@@ -58,6 +58,7 @@ static llada::cli::Registration reg(
         LLADA_CHECK(!o->input.empty() || (!o->prompt.empty() && !o->answer.empty()),
                     "likelihood: give --prompt and --answer, or --input FILE.jsonl");
         llada::Model m = llada::Model::load(o->model);
+        m.pack_for_inference();
         llada::Tokenizer tok = llada::Tokenizer::load(o->model);
         llada::LikelihoodOptions lo;
         lo.mc_num = o->mc_num;

@@ -34,7 +34,8 @@ int run_logits(const LogitsArgs& o) {
       mask.push_back(uint8_t(m[i]));
     }
   }
-  const Model m = Model::load(o.model);
+  Model m = Model::load(o.model);
+  m.pack_for_inference();  // the same inference path as generate
   const int64_t V = m.cfg.embedding_size, T = int64_t(ids.size());
   for (size_t i = 0; i < ids.size(); ++i)
     LLADA_CHECK(ids[i] >= 0 && ids[i] < V,

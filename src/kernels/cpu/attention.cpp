@@ -21,6 +21,7 @@
 #include "kernels/cpu/fast_math.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/packed_matmul.h"
 
 namespace llada::kernels {
 namespace {
@@ -45,10 +46,23 @@ int64_t key_cols(const AttnShape& s, int64_t t0, int64_t tq) {
 
 int threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
+// Per-thread scratch of the forward: the score tile, then (packed kernels) the head's keys and
+// values packed for kernels/packed_matmul.h, each rounded to 16 floats.
+int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+int64_t packed_kv_floats(const AttnShape& s) {
+  const int64_t Tk = std::max<int64_t>(s.Tk, 1);
+  return packed_gemm_native(DType::F32)
+             ? round16(packed_f32_floats(Tk, s.hd)) + round16(packed_f32_floats(s.hd, Tk))
+             : 0;
+}
+int64_t thread_scratch_floats(const AttnShape& s) {
+  return round16(qtile(s) * std::max<int64_t>(s.Tk, 1)) + packed_kv_floats(s);
+}
+
 }  // namespace
 
 int64_t attention_scratch_floats(const AttnShape& s) {
-  return int64_t(threads()) * qtile(s) * std::max<int64_t>(s.Tk, 1);
+  return int64_t(threads()) * thread_scratch_floats(s);
 }
 
 void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
@@ -58,20 +72,31 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   const int64_t tasks = s.B * s.H * ntiles;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int nthr = threads();
+  // The products run on our packed micro-kernel when the CPU has it: the keys and values of the
+  // head are packed once per task (a 1/tq share of the work) and there is no per-shape set-up,
+  // which oneDNN pays for every new key count (caches grow by a block at a time).
+  const bool packed = packed_gemm_native(DType::F32);
+  const int64_t per_thread = thread_scratch_floats(s), kv_off = round16(QT * std::max<int64_t>(s.Tk, 1));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t b = task / (s.H * ntiles), h = task / ntiles % s.H, tile = task % ntiles;
     const int64_t g = h / group, t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
     const int64_t kc = key_cols(s, t0, tq);
-    float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk
-                     : scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
+    float* mine = scratch + int64_t(omp_get_thread_num()) * per_thread;
+    float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk : mine;
+    float* kp = mine + kv_off;
+    float* vp = kp + round16(packed_f32_floats(std::max<int64_t>(s.Tk, 1), hd));
     const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
     const float* kg = k + b * s.kv_bs + g * hd;
     const float* vg = v + b * s.kv_bs + g * hd;
     float* ot = out + b * s.q_bs + (t0 * s.H + h) * hd;
-    if (kc > 0)
+    if (kc > 0 && packed) {
+      pack_f32(kp, kg, kc, hd, s.KVH * hd, /*kn=*/false);
+      gemm_packed_f32_serial(tq, qt, s.H * hd, kp, kc, hd, S, s.Tk);
+    } else if (kc > 0) {
       gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
            Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk);
+    }
     const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
     // Softmax per row: scale folded into the exp; without `probs` the 1/sum normalisation is
     // applied to the hd-wide output row instead of the Tk-wide probability row.
@@ -118,8 +143,13 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
       }
     }
     if (kc > 0) {
-      gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
-           Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd);
+      if (packed) {
+        pack_f32(vp, vg, hd, kc, s.KVH * hd, /*kn=*/true);
+        gemm_packed_f32_serial(tq, S, s.Tk, vp, hd, kc, ot, s.H * hd);
+      } else {
+        gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
+             Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd);
+      }
       if (!probs)
         for (int64_t r = 0; r < tq; ++r) {
           float* o = ot + r * s.H * hd;

@@ -1,0 +1,379 @@
+// The packed-weight GEMM of kernels/packed_matmul.h: an AVX-512 register-blocked micro-kernel in
+// the BLIS style, for f32 (vfmadd231ps) and bf16 (vdpbf16ps) weights.
+//
+// Layouts (P = ceil(N / 32) panels of 32 output columns, zero-padded):
+//   f32 W:  panel p = [K][32] floats: W[p*32 + j][k] at (k, j)
+//   bf16 W: panel p = [K2][32][2] bf16, K2 = ceil(K/2): W[p*32 + j][2kk + e] at (kk, j, e)
+//   A is copied per call into row-major scratch with a padded stride (bf16 weights: rounded to
+//   bf16, rows read as 32-bit (x[2kk], x[2kk+1]) pairs).
+// The micro-kernel holds an mr x 32 tile of C in 2*mr zmm registers. Each k step loads two
+// vectors of the panel and broadcasts mr values of A (one per row, mr sequential streams): 2*mr
+// FMAs for mr+2 loads, so with mr = 12 the two FMA pipes, not the load ports, are the limit.
+// Transposing A into packed blocks was tried first and cost 5-10% of the call at K = 1024 (a
+// scalar gather); a plain row copy costs ~1%.
+//
+// Work split: tiles (panel, A block) in panel-major order, a contiguous range per thread, so each
+// thread reads its panels once and the (shared, small) packed A many times.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/cpu/bf16_convert.h"
+#include "kernels/packed_matmul.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define LLADA_PACKED_F32 1
+#if defined(__AVX512BF16__)
+#define LLADA_PACKED_BF16 1
+#endif
+#endif
+
+namespace llada::kernels {
+namespace {
+
+constexpr int kNR = 32;  // output columns per panel (two zmm vectors)
+constexpr int kMR = 12;  // rows of A per micro-tile
+
+std::shared_ptr<void> aligned_buffer(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  LLADA_CHECK(p != nullptr, "packed gemm: out of memory allocating %zu bytes", bytes);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+// Grow-only, 64-byte aligned scratch for the packed activations of one call (per calling thread,
+// so concurrent callers do not share it; steady state allocates nothing).
+struct Scratch {
+  std::shared_ptr<void> buf;
+  size_t cap = 0;
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      buf = aligned_buffer(bytes);
+      cap = bytes;
+    }
+    return buf.get();
+  }
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+#if defined(LLADA_PACKED_F32)
+
+inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+// Writes the accumulators of an mr x 32 tile to C: C = acc (beta 0), C += acc (beta 1), or
+// C = beta*C + acc; only the first `nvalid` columns.
+template <int MR>
+inline void store_tile(const __m512 (&c0)[MR], const __m512 (&c1)[MR], float* C, int64_t ldc,
+                       float beta, int nvalid) {
+  const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
+  const __m512 vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < MR; ++i) {
+    float* row = C + i * ldc;
+    __m512 r0 = c0[i], r1 = c1[i];
+    if (beta != 0.0f) {
+      const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
+      r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
+      r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
+    }
+    _mm512_mask_storeu_ps(row, m0, r0);
+    _mm512_mask_storeu_ps(row + 16, m1, r1);
+  }
+}
+
+template <int MR>
+void micro_f32(int64_t K, const float* __restrict a, int64_t lda, const float* __restrict b,
+               float* C, int64_t ldc, float beta, int nvalid) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < K; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i * lda + k]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+    b += kNR;
+  }
+  store_tile<MR>(c0, c1, C, ldc, beta, nvalid);
+}
+
+#if defined(LLADA_PACKED_BF16)
+template <int MR>
+void micro_bf16(int64_t K2, const uint32_t* __restrict a, int64_t lda, const bf16_t* __restrict b,
+                float* C, int64_t ldc, float beta, int nvalid) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < K2; ++k) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(int(a[i * lda + k]));
+      c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
+      c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+    }
+    b += 2 * kNR;
+  }
+  store_tile<MR>(c0, c1, C, ldc, beta, nvalid);
+}
+#endif
+
+// Dispatch on the rows of the tile (the last block of A may be shorter than kMR).
+template <template <int> class F, typename... Args>
+void with_mr(int mr, Args... args) {
+  switch (mr) {
+#define LLADA_CASE(n) \
+  case n:             \
+    return F<n>::run(args...);
+    LLADA_CASE(1) LLADA_CASE(2) LLADA_CASE(3) LLADA_CASE(4) LLADA_CASE(5) LLADA_CASE(6)
+    LLADA_CASE(7) LLADA_CASE(8) LLADA_CASE(9) LLADA_CASE(10) LLADA_CASE(11) LLADA_CASE(12)
+#undef LLADA_CASE
+  }
+  static_assert(kMR == 12, "with_mr lists every tile height up to kMR");
+}
+
+template <int MR>
+struct RunF32 {
+  static void run(int64_t K, const float* a, int64_t lda, const float* b, float* C, int64_t ldc,
+                  float beta, int nvalid) {
+    micro_f32<MR>(K, a, lda, b, C, ldc, beta, nvalid);
+  }
+};
+#if defined(LLADA_PACKED_BF16)
+template <int MR>
+struct RunBF16 {
+  static void run(int64_t K2, const uint32_t* a, int64_t lda, const bf16_t* b, float* C,
+                  int64_t ldc, float beta, int nvalid) {
+    micro_bf16<MR>(K2, a, lda, b, C, ldc, beta, nvalid);
+  }
+};
+#endif
+
+// f32 panels of W: kn=false reads W stored [N, K] (row n at W + n*ld), kn=true W stored [K, N]
+// (row k at W + k*ld, e.g. attention's V used as Vᵀ).
+void pack_f32_panels(float* dst, const float* src, int64_t N, int64_t K, int64_t ld, bool kn,
+                     bool parallel) {
+  const int64_t panels = (N + kNR - 1) / kNR;
+#pragma omp parallel for schedule(static) if (parallel && !omp_in_parallel())
+  for (int64_t pi = 0; pi < panels; ++pi) {
+    float* panel = dst + pi * K * kNR;
+    const int64_t n0 = pi * kNR, nv = std::min<int64_t>(kNR, N - n0);
+    if (kn) {
+      for (int64_t k = 0; k < K; ++k) {
+        std::memcpy(panel + k * kNR, src + k * ld + n0, size_t(nv) * 4);
+        std::fill(panel + k * kNR + nv, panel + (k + 1) * kNR, 0.0f);
+      }
+    } else {
+      for (int j = 0; j < kNR; ++j)
+        for (int64_t k = 0; k < K; ++k) panel[k * kNR + j] = j < nv ? src[(n0 + j) * ld + k] : 0.0f;
+    }
+  }
+}
+
+// Row stride (in 4-byte words) of the per-call copy of A; see gemm_packed.
+int64_t a_stride(int64_t Kp) { return (Kp + 15) / 16 * 16 + 16; }
+
+// Rows [r0, r1) of A into the scratch copy: f32 as is, or rounded to bf16 pairs.
+void copy_a_rows(uint32_t* ab, int64_t as, const float* A, int64_t lda, int64_t K, bool bf16,
+                 int64_t r0, int64_t r1, int64_t step) {
+  for (int64_t r = r0; r < r1; r += step) {
+    if (bf16) {
+      bf16_t* dst = reinterpret_cast<bf16_t*>(ab + r * as);
+      cpu::f32_to_bf16_row(dst, A + r * lda, K);
+      if (K % 2) dst[K] = 0;
+    } else {
+      std::memcpy(ab + r * as, A + r * lda, size_t(K) * 4);
+    }
+  }
+}
+
+// Blocks of rows of A: as few as tiles of kMR allow, and as even as possible (160 rows are 8
+// blocks of 11 and 6 of 12, not 13 of 12 and a slow one of 4).
+int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
+int64_t block_start(int64_t M, int64_t blocks, int64_t bi) { return M * bi / blocks; }
+
+// Tiles [t0, t1) of C (panel-major: tile ti is panel ti / blocks, A block ti % blocks).
+void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf16,
+               const uint32_t* ab, int64_t as, const void* packed, float* C, int64_t ldc,
+               float beta) {
+  const int64_t Kp = bf16 ? (K + 1) / 2 : K;
+  const int64_t blocks = row_blocks(M);
+  for (int64_t ti = t0; ti < t1; ++ti) {
+    const int64_t pi = ti / blocks, bi = ti % blocks;
+    const int64_t r0 = block_start(M, blocks, bi);
+    const int mr = int(block_start(M, blocks, bi + 1) - r0);
+    const int nvalid = int(std::min<int64_t>(kNR, N - pi * kNR));
+    float* c = C + r0 * ldc + pi * kNR;
+    if (!bf16) {
+      const float* b = static_cast<const float*>(packed) + pi * Kp * kNR;
+      with_mr<RunF32>(mr, K, reinterpret_cast<const float*>(ab + r0 * as), as, b, c, ldc, beta,
+                      nvalid);
+    } else {
+#if defined(LLADA_PACKED_BF16)
+      const bf16_t* b = static_cast<const bf16_t*>(packed) + pi * Kp * kNR * 2;
+      with_mr<RunBF16>(mr, Kp, ab + r0 * as, as, b, c, ldc, beta, nvalid);
+#endif
+    }
+  }
+}
+
+#endif  // LLADA_PACKED_F32
+
+}  // namespace
+
+bool packed_gemm_native(DType weight_dtype) {
+#if defined(LLADA_PACKED_F32)
+  if (!__builtin_cpu_supports("avx512f")) return false;
+  if (weight_dtype == DType::F32) return true;
+#if defined(LLADA_PACKED_BF16)
+  if (weight_dtype == DType::BF16) return __builtin_cpu_supports("avx512bf16");
+#endif
+#endif
+  return false;
+}
+
+PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K, int64_t ld) {
+  LLADA_CHECK(dtype == DType::F32 || dtype == DType::BF16,
+              "packed gemm: weights of dtype %s cannot be packed (F32 or BF16)", dtype_name(dtype));
+  LLADA_CHECK(N > 0 && K > 0 && ld >= K, "packed gemm: bad weight shape N=%lld K=%lld ld=%lld",
+              (long long)N, (long long)K, (long long)ld);
+  PackedMatrix p;
+  p.N_ = N;
+  p.K_ = K;
+  p.dtype_ = dtype;
+  p.orig_ = Operand{W, dtype, ld, true};
+  if (!packed_gemm_native(dtype)) return p;
+  const int64_t panels = (N + kNR - 1) / kNR;
+  if (dtype == DType::F32) {
+    p.bytes_ = size_t(panels * K * kNR) * 4;
+    p.buf_ = aligned_buffer(p.bytes_);
+    pack_f32_panels(static_cast<float*>(p.buf_.get()), static_cast<const float*>(W), N, K, ld,
+                    /*kn=*/false, /*parallel=*/true);
+  } else {
+    const int64_t K2 = (K + 1) / 2;
+    p.bytes_ = size_t(panels * K2 * kNR * 2) * 2;
+    p.buf_ = aligned_buffer(p.bytes_);
+    bf16_t* dst = static_cast<bf16_t*>(p.buf_.get());
+    const bf16_t* src = static_cast<const bf16_t*>(W);
+#pragma omp parallel for schedule(static)
+    for (int64_t pi = 0; pi < panels; ++pi) {
+      bf16_t* panel = dst + pi * K2 * kNR * 2;
+      for (int j = 0; j < kNR; ++j) {
+        const int64_t n = pi * kNR + j;
+        for (int64_t k = 0; k < 2 * K2; ++k)
+          panel[((k / 2) * kNR + j) * 2 + (k % 2)] = (n < N && k < K) ? src[n * ld + k] : bf16_t(0);
+      }
+    }
+  }
+  return p;
+}
+
+void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedMatrix& W, float* C,
+                 int64_t ldc, float beta) {
+  const PackedProduct one{&W, C, ldc, beta};
+  gemm_packed_multi(M, A, lda, &one, 1);
+}
+
+void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProduct* outs,
+                       int n_outs) {
+  LLADA_CHECK(n_outs >= 1 && n_outs <= kMaxPackedOutputs, "gemm_packed: %d outputs (1..%d)",
+              n_outs, kMaxPackedOutputs);
+  const PackedMatrix& W0 = *outs[0].W;
+  for (int o = 0; o < n_outs; ++o) {
+    const PackedMatrix& W = *outs[o].W;
+    LLADA_CHECK(!W.empty(), "gemm_packed: empty packed matrix");
+    LLADA_CHECK(M >= 0 && lda >= W.K_ && outs[o].ldc >= W.N_,
+                "gemm_packed: bad shape M=%lld lda=%lld ldc=%lld for a %lldx%lld weight",
+                (long long)M, (long long)lda, (long long)outs[o].ldc, (long long)W.N_,
+                (long long)W.K_);
+    LLADA_CHECK(W.K_ == W0.K_ && W.dtype_ == W0.dtype_ && W.is_fallback() == W0.is_fallback(),
+                "gemm_packed: products sharing an input need the same K and dtype");
+  }
+  if (M == 0) return;
+  if (W0.is_fallback()) {
+    for (int o = 0; o < n_outs; ++o)
+      gemm(M, outs[o].W->N_, W0.K_, Operand{A, DType::F32, lda, false}, outs[o].W->orig_,
+           outs[o].C, outs[o].ldc, outs[o].beta);
+    return;
+  }
+#if defined(LLADA_PACKED_F32)
+  const int64_t K = W0.K_;
+  const bool bf16 = W0.dtype_ == DType::BF16;
+  const int64_t Kp = bf16 ? (K + 1) / 2 : K;  // k steps of the micro-kernel
+  const int64_t blocks = row_blocks(M);
+  // A is copied once per call (however many products share it) into scratch rows of `as` 4-byte
+  // words: f32 as is, bf16 rounded (RNE) with an even row length (a zero pads odd K) so the
+  // micro-kernel broadcasts (x[k], x[k+1]) pairs as 32-bit words. The copy costs ~1% at K = 1024
+  // and buys a row stride that is not a multiple of 4 KB: 12 rows read in place at lda = 1024
+  // floats all fall into the same L1 sets and evict each other (measured 136-174 GFLOP/s on one
+  // core in place, against ~200 copied).
+  const int64_t as = a_stride(Kp);
+  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(M * as) * 4));
+  int64_t first_tile[kMaxPackedOutputs + 1] = {0};
+  for (int o = 0; o < n_outs; ++o)
+    first_tile[o + 1] = first_tile[o] + (outs[o].W->N_ + kNR - 1) / kNR * blocks;
+  const int64_t tiles = first_tile[n_outs];
+  const int nthr =
+      omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
+
+#pragma omp parallel num_threads(nthr)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    copy_a_rows(ab, as, A, lda, K, bf16, t, M, nt);
+#pragma omp barrier
+    // Tiles in panel-major order over all outputs, a contiguous share per thread: consecutive
+    // tiles share a panel, which stays in L2 while the thread's A blocks stream past it. (Slicing
+    // K so that a panel slice stays in L1, BLIS-style, measured 5-20% slower at every slice size
+    // tried, 128-384; software prefetch of the next panel measured no gain.)
+    const int64_t t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+    for (int o = 0; o < n_outs; ++o) {
+      const int64_t lo = std::max(t0, first_tile[o]), hi = std::min(t1, first_tile[o + 1]);
+      if (lo < hi)
+        run_tiles(lo - first_tile[o], hi - first_tile[o], M, outs[o].W->N_, K, bf16, ab, as,
+                  outs[o].W->buf_.get(), outs[o].C, outs[o].ldc, outs[o].beta);
+    }
+  }
+#endif
+}
+
+int64_t packed_f32_floats(int64_t N, int64_t K) { return (N + kNR - 1) / kNR * kNR * K; }
+
+void pack_f32(float* dst, const float* W, int64_t N, int64_t K, int64_t ld, bool kn) {
+#if defined(LLADA_PACKED_F32)
+  pack_f32_panels(dst, W, N, K, ld, kn, /*parallel=*/false);
+#else
+  LLADA_CHECK(false, "pack_f32: built without AVX-512 (check packed_gemm_native first)");
+#endif
+}
+
+void gemm_packed_f32_serial(int64_t M, const float* A, int64_t lda, const float* packed, int64_t N,
+                            int64_t K, float* C, int64_t ldc, float beta) {
+#if defined(LLADA_PACKED_F32)
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  const int64_t as = a_stride(K);
+  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(M * as) * 4));
+  copy_a_rows(ab, as, A, lda, K, /*bf16=*/false, 0, M, 1);
+  const int64_t tiles = (N + kNR - 1) / kNR * row_blocks(M);
+  run_tiles(0, tiles, M, N, K, /*bf16=*/false, ab, as, packed, C, ldc, beta);
+#else
+  LLADA_CHECK(false, "gemm_packed_f32_serial: built without AVX-512");
+#endif
+}
+
+}  // namespace llada::kernels

@@ -1,0 +1,84 @@
+// Products with a weight matrix packed once: y[M,N] = beta*y + x[M,K] · Wᵀ, W stored [N, K]
+// (the Hugging Face [out, in] layout).
+//
+// Why: inference multiplies the same weights thousands of times by a small activation matrix
+// (M = 16..512 rows). For such shapes a general GEMM spends much of its time re-packing W and,
+// in oneDNN 2.6, JIT-compiling a kernel for every new M (the samplers ask for a different number
+// of logit rows at almost every step). Packing W once into the layout our AVX-512 micro-kernel
+// streams (panels of 32 output columns, K-major; bf16 as K-pairs for vdpbf16ps) leaves only the
+// small activation to pack per call, and there is no per-shape set-up at all.
+//
+// Precision follows kernels::gemm: f32 weights are multiplied in f32; bf16 weights are multiplied
+// by x rounded to bf16 (round-to-nearest-even) with f32 accumulation (the avx512_bf16 path).
+// On a CPU without AVX-512 (or without avx512_bf16 for bf16 weights) the packed matrix keeps a
+// reference to the original weights and gemm_packed calls kernels::gemm instead, so callers never
+// need to check.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/dtype.h"
+#include "kernels/matmul.h"
+
+namespace llada::kernels {
+
+class PackedMatrix;
+struct PackedProduct;
+void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProduct* outs,
+                       int n_outs);
+
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  // W: N rows of K elements, row stride ld, F32 or BF16. The original must outlive the packed
+  // copy only when the fallback is in use (no AVX-512); packing copies everything otherwise.
+  static PackedMatrix pack(const void* W, DType dtype, int64_t N, int64_t K, int64_t ld);
+
+  bool empty() const { return N_ == 0; }
+  int64_t rows() const { return N_; }  // N (outputs)
+  int64_t cols() const { return K_; }  // K (inputs)
+  DType dtype() const { return dtype_; }
+  size_t bytes() const { return bytes_; }  // memory held by the packed copy (0 in fallback)
+  bool is_fallback() const { return buf_ == nullptr; }
+
+ private:
+  friend void gemm_packed_multi(int64_t, const float*, int64_t, const PackedProduct*, int);
+  int64_t N_ = 0, K_ = 0;
+  DType dtype_ = DType::F32;
+  size_t bytes_ = 0;
+  std::shared_ptr<void> buf_;  // 64-byte aligned panels; null = fallback to gemm on `orig_`
+  Operand orig_{nullptr, DType::F32, 0, true};
+};
+
+// C[M, N] = beta * C + A[M, K] · Wᵀ with A row-major (leading dimension lda), C leading
+// dimension ldc. Uses all OpenMP threads, or one when called inside a parallel region.
+void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedMatrix& W, float* C,
+                 int64_t ldc, float beta = 0.0f);
+
+// Several products of one input (a layer's Q, K and V; gate and up): C_o = beta_o*C_o + A·W_oᵀ.
+// A is copied or rounded once and all tiles share one parallel region, which saves a copy and a
+// fork/join per extra product. Every W_o needs the same K and dtype.
+struct PackedProduct {
+  const PackedMatrix* W;
+  float* C;
+  int64_t ldc;
+  float beta = 0.0f;
+};
+constexpr int kMaxPackedOutputs = 4;
+
+// True when the packed AVX-512 kernels are compiled in and the CPU runs them.
+bool packed_gemm_native(DType weight_dtype);
+
+// Lower level, for kernels that pack a small f32 operand per call into their own memory and
+// multiply on the calling thread (attention packs each head's keys and values). Only when
+// packed_gemm_native(DType::F32).
+// Floats of the packed copy of an N x K matrix.
+int64_t packed_f32_floats(int64_t N, int64_t K);
+// kn=false: W stored [N, K] (row n at W + n*ld); kn=true: W stored [K, N] (row k at W + k*ld).
+void pack_f32(float* dst, const float* W, int64_t N, int64_t K, int64_t ld, bool kn);
+// C[M, N] = beta*C + A[M, K] · Wᵀ on the calling thread, W as packed by pack_f32.
+void gemm_packed_f32_serial(int64_t M, const float* A, int64_t lda, const float* packed, int64_t N,
+                            int64_t K, float* C, int64_t ldc, float beta = 0.0f);
+
+}  // namespace llada::kernels

@@ -1,0 +1,148 @@
+// gemm_packed against gemm_ref: odd sizes around the 12-row tile and 32-column panel, every beta
+// kind, f32 and bf16 weights, weights with a padded row stride, and calls from inside an OpenMP
+// region (single-threaded there).
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <string>
+
+#include "core/error.h"
+#include "kernels/matmul.h"
+#include "kernels/packed_matmul.h"
+#include "test_util.h"
+
+namespace llada::kernels {
+namespace {
+
+using test::randn;
+
+// Tolerances as in test_gemm.cpp. f32: only the summation order differs from the reference
+// (1e-5 relative + 1e-5*sqrt(K) absolute). bf16: both sides round x to bf16 with RNE and the
+// products of two bf16 values are exact in f32, so again only the order of the f32 sums differs;
+// vdpbf16ps adds each pair before accumulating, hence the looser 1e-4 kept from test_gemm.
+void run_case(int64_t M, int64_t N, int64_t K, int64_t pad, float beta, DType wdt, uint64_t seed) {
+  const int64_t ldw = K + pad, lda = K + pad, ldc = N + pad;
+  auto wf = randn(size_t(N * ldw), seed);
+  std::vector<bf16_t> wb(wf.size());
+  for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
+  const void* wdata = wdt == DType::F32 ? (const void*)wf.data() : (const void*)wb.data();
+  auto a = randn(size_t(M * lda), seed + 1);
+  auto c0 = randn(size_t(M * ldc), seed + 2);
+  auto c_fast = c0, c_ref = c0;
+  const PackedMatrix P = PackedMatrix::pack(wdata, wdt, N, K, ldw);
+  gemm_packed(M, a.data(), lda, P, c_fast.data(), ldc, beta);
+  gemm_ref(M, N, K, Operand{a.data(), DType::F32, lda, false}, Operand{wdata, wdt, ldw, true},
+           c_ref.data(), ldc, beta);
+  const double tol = wdt == DType::BF16 ? 1e-4 : 1e-5;
+  const std::string what =
+      strformat("M=%lld N=%lld K=%lld pad=%lld beta=%g %s (native %d)", (long long)M, (long long)N,
+                (long long)K, (long long)pad, beta, dtype_name(wdt), int(!P.is_fallback()));
+  EXPECT_LE(test::max_rel_excess(c_fast.data(), c_ref.data(), c_fast.size(),
+                                 tol * std::sqrt(double(K) + 1), tol),
+            1.0)
+      << what;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = N; j < ldc; ++j) ASSERT_EQ(c_fast[i * ldc + j], c0[i * ldc + j]) << what;
+}
+
+TEST(PackedGemm, OddSizesBetasDtypes) {
+  uint64_t seed = 1;
+  for (DType wdt : {DType::F32, DType::BF16})
+    for (int64_t M : {1, 5, 11, 12, 13, 25, 160})
+      for (int64_t N : {1, 16, 31, 32, 33, 70})
+        for (int64_t K : {1, 2, 3, 17, 64, 129})
+          for (float beta : {0.0f, 1.0f, 0.5f}) run_case(M, N, K, (M + N + K) % 3, beta, wdt, seed++);
+}
+
+TEST(PackedGemm, ModelSizedShapes) {
+  run_case(160, 1024, 1024, 0, 0.0f, DType::F32, 7);
+  run_case(160, 1024, 2816, 0, 1.0f, DType::BF16, 8);
+  run_case(37, 6144, 256, 0, 0.0f, DType::BF16, 9);
+}
+
+TEST(PackedGemm, InsideParallelRegionIsSingleThreadedAndCorrect) {
+  const int64_t M = 29, N = 45, K = 77;
+  auto w = randn(size_t(N * K), 3);
+  const PackedMatrix P = PackedMatrix::pack(w.data(), DType::F32, N, K, K);
+  auto a = randn(size_t(M * K), 4);
+  std::vector<float> ref(size_t(M * N));
+  gemm_ref(M, N, K, Operand{a.data(), DType::F32, K, false}, Operand{w.data(), DType::F32, K, true},
+           ref.data(), N);
+  std::vector<std::vector<float>> out(4, std::vector<float>(size_t(M * N)));
+#pragma omp parallel for num_threads(4)
+  for (int i = 0; i < 4; ++i) gemm_packed(M, a.data(), K, P, out[size_t(i)].data(), N);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_LE(test::max_rel_excess(out[size_t(i)].data(), ref.data(), ref.size(), 1e-4, 1e-5), 1.0);
+}
+
+// Products sharing one input in one call equal the same products made one by one.
+TEST(PackedGemm, MultiOutputEqualsSeparateCalls) {
+  for (DType wdt : {DType::F32, DType::BF16}) {
+    const int64_t M = 23, K = 45, Ns[3] = {64, 17, 33};
+    auto a = randn(size_t(M * K), 11);
+    std::vector<std::vector<float>> w(3);
+    std::vector<std::vector<bf16_t>> wb(3);
+    std::vector<PackedMatrix> P;
+    for (int o = 0; o < 3; ++o) {
+      w[o] = randn(size_t(Ns[o] * K), 20 + o);
+      for (float x : w[o]) wb[o].push_back(f32_to_bf16(x));
+      P.push_back(wdt == DType::F32 ? PackedMatrix::pack(w[o].data(), wdt, Ns[o], K, K)
+                                    : PackedMatrix::pack(wb[o].data(), wdt, Ns[o], K, K));
+    }
+    std::vector<std::vector<float>> multi(3), single(3);
+    for (int o = 0; o < 3; ++o) {
+      multi[o] = randn(size_t(M * Ns[o]), 30 + o);
+      single[o] = multi[o];
+    }
+    const PackedProduct outs[3] = {{&P[0], multi[0].data(), Ns[0], 0.0f},
+                                   {&P[1], multi[1].data(), Ns[1], 1.0f},
+                                   {&P[2], multi[2].data(), Ns[2], 0.5f}};
+    gemm_packed_multi(M, a.data(), K, outs, 3);
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    for (int o = 0; o < 3; ++o) {
+      gemm_packed(M, a.data(), K, P[o], single[o].data(), Ns[o], betas[o]);
+      EXPECT_EQ(multi[o], single[o]) << "output " << o << " " << dtype_name(wdt);
+    }
+    std::vector<float> w2 = randn(size_t(8 * (K + 1)), 40);
+    const PackedMatrix other = PackedMatrix::pack(w2.data(), DType::F32, 8, K + 1, K + 1);
+    std::vector<float> c(size_t(M * 8));
+    const PackedProduct bad[2] = {{&P[0], multi[0].data(), Ns[0]}, {&other, c.data(), 8}};
+    EXPECT_THROW(gemm_packed_multi(M, a.data(), K + 1, bad, 2), Error) << "different K";
+  }
+}
+
+// The serial lower level used by attention: W given as [N, K] or as [K, N] (kn), any strides.
+TEST(PackedGemm, SerialPackIntoCallerMemoryBothLayouts) {
+  if (!packed_gemm_native(DType::F32)) GTEST_SKIP() << "no AVX-512 on this CPU/build";
+  uint64_t seed = 100;
+  for (bool kn : {false, true})
+    for (int64_t M : {1, 13, 40})
+      for (int64_t N : {5, 32, 64, 77})
+        for (int64_t K : {1, 31, 160}) {
+          const int64_t ldw = (kn ? N : K) + 3, lda = K + 2, ldc = N + 1;
+          auto w = randn(size_t((kn ? K : N) * ldw), seed++);
+          auto a = randn(size_t(M * lda), seed++);
+          std::vector<float> packed(size_t(packed_f32_floats(N, K)));
+          pack_f32(packed.data(), w.data(), N, K, ldw, kn);
+          auto c0 = randn(size_t(M * ldc), seed++);
+          auto c = c0, ref = c0;
+          gemm_packed_f32_serial(M, a.data(), lda, packed.data(), N, K, c.data(), ldc, 1.0f);
+          gemm_ref(M, N, K, Operand{a.data(), DType::F32, lda, false},
+                   Operand{w.data(), DType::F32, ldw, !kn}, ref.data(), ldc, 1.0f);
+          EXPECT_LE(test::max_rel_excess(c.data(), ref.data(), c.size(), 1e-5 * std::sqrt(K + 1.0), 1e-5), 1.0)
+              << "kn=" << kn << " M=" << M << " N=" << N << " K=" << K;
+        }
+}
+
+TEST(PackedGemm, BadInputIsAnError) {
+  std::vector<float> w(12);
+  EXPECT_THROW(PackedMatrix::pack(w.data(), DType::F16, 3, 4, 4), Error);
+  EXPECT_THROW(PackedMatrix::pack(w.data(), DType::F32, 3, 4, 3), Error);
+  const PackedMatrix P = PackedMatrix::pack(w.data(), DType::F32, 3, 4, 4);
+  std::vector<float> a(8), c(6);
+  EXPECT_THROW(gemm_packed(2, a.data(), 3, P, c.data(), 3), Error);
+  EXPECT_THROW(gemm_packed(2, a.data(), 4, P, c.data(), 2), Error);
+}
+
+}  // namespace
+}  // namespace llada::kernels
