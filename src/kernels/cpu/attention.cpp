@@ -110,8 +110,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
 #pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, mask[j] ? p[j] : -INFINITY);
       } else {
-#pragma omp simd reduction(max : mx)
-        for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, p[j]);
+        mx = cpu::max_of(p, lim);
       }
       // Keys beyond the row's limit (computed or not) get probability zero.
       std::fill(p + lim, p + (probs ? s.Tk : kc), 0.0f);

@@ -18,9 +18,7 @@ double cross_entropy_forward_backward(float* dlogits, float* losses, const float
 #pragma omp parallel for schedule(static) reduction(+ : total) if (n * V >= 65536 && n > 1)
   for (int64_t i = 0; i < n; ++i) {
     const float* z = logits + i * V;
-    float mx = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : mx)
-    for (int64_t j = 0; j < V; ++j) mx = z[j] > mx ? z[j] : mx;
+    const float mx = cpu::max_of(z, V);
     const int64_t t = targets[i];
     const float zt = z[t];  // read before dlogits (which may alias z) is written
     const float w = weights ? weights[i] : 1.0f;

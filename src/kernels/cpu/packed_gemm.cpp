@@ -320,12 +320,14 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   // core in place, against ~200 copied).
   const int64_t as = a_stride(Kp);
   uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(M * as) * 4));
-  int64_t first_tile[kMaxPackedOutputs + 1] = {0};
+  int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o)
-    first_tile[o + 1] = first_tile[o] + (outs[o].W->N_ + kNR - 1) / kNR * blocks;
-  const int64_t tiles = first_tile[n_outs];
-  const int nthr =
-      omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
+    first_panel[o + 1] = first_panel[o] + (outs[o].W->N_ + kNR - 1) / kNR;
+  const int64_t panels = first_panel[n_outs];
+  const int nthr = omp_in_parallel()
+                       ? 1
+                       : int(std::max<int64_t>(
+                             1, std::min<int64_t>(omp_get_max_threads(), panels * blocks)));
 
 #pragma omp parallel num_threads(nthr)
   {
@@ -333,15 +335,17 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
     copy_a_rows(ab, as, A, lda, K, bf16, t, M, nt);
 #pragma omp barrier
     // Tiles in panel-major order over all outputs, a contiguous share per thread: consecutive
-    // tiles share a panel, which stays in L2 while the thread's A blocks stream past it. (Slicing
-    // K so that a panel slice stays in L1, BLIS-style, measured 5-20% slower at every slice size
-    // tried, 128-384; software prefetch of the next panel measured no gain.)
-    const int64_t t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+    // tiles share a panel, which stays in L2 while the thread's A blocks stream past it.
+    // Measured and rejected: slicing K so that a panel slice stays in L1 (BLIS-style; 5-20%
+    // slower at every slice size tried, 128-384), software prefetch of the next panel (no gain),
+    // and handing out whole panels dynamically (3-5% slower than this static split).
+    const int64_t tiles = panels * blocks, t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
     for (int o = 0; o < n_outs; ++o) {
-      const int64_t lo = std::max(t0, first_tile[o]), hi = std::min(t1, first_tile[o + 1]);
+      const int64_t lo = std::max(t0, first_panel[o] * blocks),
+                    hi = std::min(t1, first_panel[o + 1] * blocks);
       if (lo < hi)
-        run_tiles(lo - first_tile[o], hi - first_tile[o], M, outs[o].W->N_, K, bf16, ab, as,
-                  outs[o].W->buf_.get(), outs[o].C, outs[o].ldc, outs[o].beta);
+        run_tiles(lo - first_panel[o] * blocks, hi - first_panel[o] * blocks, M, outs[o].W->N_, K,
+                  bf16, ab, as, outs[o].W->buf_.get(), outs[o].C, outs[o].ldc, outs[o].beta);
     }
   }
 #endif
