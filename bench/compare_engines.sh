@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The model benchmark of issue 3: llada against PyTorch (Debian python3-torch) on identical model
 # directories, forward and forward+backward, f32 and bf16, sequence lengths 160 and 512, 2 threads.
+# Beside each pass, the same GEMMs timed alone in the same run: through oneDNN (the matrix library's
+# own rate) and, for the forward, through llada's packed-weight kernels (what the forward uses).
 # Prints a markdown table with the ratios; raw JSON lines are kept in $OUT/results.jsonl.
 #
 #   bench/compare_engines.sh [LLADA_BINARY] [OUT_DIR]
@@ -92,17 +94,18 @@ by = {}
 for e in rows:
     by.setdefault(key(e), {})[e["engine"]] = e["r"]
 order = {"4m": 0, "25m": 1, "100m": 2}
-print("| model | params | seq | dtype | pass | llada ms | llada GFLOP/s | % of matmul peak | torch ms | torch / llada | llada RSS MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| model | params | seq | dtype | pass | llada ms | llada GFLOP/s | oneDNN GEMMs alone ms | llada packed GEMMs alone ms | torch ms | torch / llada | llada RSS MB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for k in sorted(by, key=lambda k: (order.get(k[0], 9), k[1], k[3], k[2])):
     name, T, dt, bw = k
     l, t = by[k].get("llada"), by[k].get("torch")
     params = (l or t)["n_params"] / 1e6
     cell = lambda v, f: (f % v) if v is not None else "-"
-    peak = l.get("fraction_of_matmul_peak") if l else None
+    gemm = lambda ms, gf: (f"{l[ms]:.1f} ({l[gf]:.0f} GFLOP/s)" if l and ms in l else "-")
     print(f"| {name} | {params:.1f}M | {T} | {dt} | {'fwd+bwd' if bw else 'fwd'} | "
           f"{cell(l and l['ms_median'], '%.1f')} | {cell(l and l['gflops'], '%.0f')} | "
-          f"{cell(peak and 100 * peak, '%.0f%%')} | {cell(t and t['ms_median'], '%.1f')} | "
+          f"{gemm('matmul_ms_median', 'matmul_gflops')} | "
+          f"{gemm('packed_matmul_ms_median', 'packed_matmul_gflops')} | {cell(t and t['ms_median'], '%.1f')} | "
           f"{cell(t and l and t['ms_median'] / l['ms_median'], '%.2fx')} | "
           f"{cell(l and l['peak_rss_mb'], '%.0f')} |")
 EOF

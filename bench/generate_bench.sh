@@ -8,7 +8,9 @@
 #
 # usage: bench/generate_bench.sh [LLADA_BIN] [TRAINED_MODEL_DIR]
 #   env: THREADS (default 2), TRAINED_PROMPT (text prompt for the trained model, chat template),
-#        TRAINED_GEN (default 256), TRAINED_BLOCK (default 32)
+#        TRAINED_GEN (default 256), TRAINED_BLOCK (default 32), TRAINED_WARMUP (default 1: untimed
+#        generations first, so the trained model's sub-second runs time generation rather than
+#        one-time start-up; the random model's runs take seconds and use none)
 set -euo pipefail
 LLADA=${1:-build/release/llada}
 TRAINED=${2:-}
@@ -65,7 +67,8 @@ if [[ -n "$TRAINED" ]]; then
   TP=${TRAINED_PROMPT:-"What is 12 + 35?"}
   G=${TRAINED_GEN:-256}
   BL=${TRAINED_BLOCK:-32}
-  common=(--prompt "$TP" --chat --gen-length "$G" --steps "$G" --block-length "$BL" --output ids)
+  common=(--prompt "$TP" --chat --gen-length "$G" --steps "$G" --block-length "$BL" --output ids
+          --warmup "${TRAINED_WARMUP:-1}")
   run "trained.plain" "$TRAINED" "${common[@]}"
   run "trained.prefix" "$TRAINED" "${common[@]}" --cache prefix
   run "trained.dual" "$TRAINED" "${common[@]}" --cache dual

@@ -43,6 +43,7 @@ struct Grads {
 
 struct Acts {
   int64_t N = 0, R = 0, Tk = 0;
+  bool training = false;
   std::vector<LayerActs> layers;  // n_layers entries (aliases of one set in inference)
   float* x_final;       // (N, C)  residual after the last layer
   float* rstd_f;        // (N)
@@ -50,6 +51,7 @@ struct Acts {
   float* nf_rows;       // (R, C)  rows of nf whose logits are wanted (== nf when all rows)
   float* logits;        // (R, Ve)
   int32_t* pos;         // (N)     absolute positions
+  int32_t* row_pos;     // (N)     positions of the wanted rows (inference: last layer on rows)
   float* attn_scratch;  // attention kernel scratch
   Grads grad{};         // training only
 };

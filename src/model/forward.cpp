@@ -61,6 +61,7 @@ void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Tak
   acts.nf_rows = a.rows ? take(acts.R * C) : acts.nf;
   acts.logits = take(acts.R * c.embedding_size);
   acts.pos = reinterpret_cast<int32_t*>(take(N));
+  acts.row_pos = training ? nullptr : reinterpret_cast<int32_t*>(take(N));
   acts.attn_scratch = take(kernels::attention_scratch_floats(s));
   if (training) {
     Grads& g = acts.grad;
@@ -119,6 +120,7 @@ void validate_args(const Model& m, const ForwardArgs& a) {
 Acts& carve_activations(const Model& m, const ForwardArgs& a, Workspace& ws, bool training) {
   if (!ws.impl) ws.impl = std::make_shared<Acts>();
   Acts& acts = *static_cast<Acts*>(ws.impl.get());  // reused: its layer table is allocated once
+  acts.training = training;
   size_t bytes = 0;
   layout(m, a, training, acts, [&](int64_t n) -> float* {
     bytes += (size_t(n) * 4 + 63) / 64 * 64;
@@ -129,6 +131,88 @@ Acts& carve_activations(const Model& m, const ForwardArgs& a, Workspace& ws, boo
   layout(m, a, training, acts, [&](int64_t n) { return ws.arena.alloc<float>(size_t(n)); });
   return acts;
 }
+
+namespace {
+
+// K/V of this call's positions into the cache slots [pos0, pos0+T) of layer l; returns the K and
+// V to attend over (the cache, or the call's own when there is none).
+std::pair<const float*, const float*> store_kv(const ForwardArgs& a, const LayerActs& L, int64_t l,
+                                               int64_t KV, int64_t Tk) {
+  if (!a.cache) return {L.k, L.v};
+  float* ck = a.cache->k[size_t(l)].f32();
+  float* cv = a.cache->v[size_t(l)].f32();
+  for (int64_t b = 0; b < a.B; ++b) {
+    std::memcpy(ck + (b * Tk + a.pos0) * KV, L.k + b * a.T * KV, size_t(a.T * KV) * 4);
+    std::memcpy(cv + (b * Tk + a.pos0) * KV, L.v + b * a.T * KV, size_t(a.T * KV) * 4);
+  }
+  return {ck, cv};
+}
+
+// The last layer, the final norm and the head for the wanted rows a.rows only (see run_forward).
+const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts,
+                                int64_t l) {
+  const ModelConfig& c = m.cfg;
+  const LayerWeights& lw = m.w.layers[size_t(l)];
+  const PackedWeights* P = m.packed.get();
+  const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
+  LayerActs& L = acts.layers[size_t(l)];
+  const int64_t N = a.B * a.T, R = acts.R, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
+  const int64_t H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim(), Tk = acts.Tk;
+  const float eps = float(c.rms_norm_eps);
+  const int32_t* sel = a.rows;
+
+  // Keys and values of every position.
+  kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
+  if (pl) {
+    const kernels::PackedProduct kv[] = {{&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
+    kernels::gemm_packed_multi(N, L.n1, C, kv, 2);
+  } else {
+    linear(L.k, L.n1, lw.k_proj, nullptr, N);
+    linear(L.v, L.n1, lw.v_proj, nullptr, N);
+  }
+  kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
+  const auto [k, v] = store_kv(a, L, l, KV, Tk);
+
+  // Queries of the wanted rows (n2 is free until the FFN: it holds their normed inputs).
+  for (int64_t i = 0; i < R; ++i) {
+    std::memcpy(L.n2 + i * C, L.n1 + int64_t(sel[i]) * C, size_t(C) * 4);
+    acts.row_pos[i] = acts.pos[sel[i]];
+  }
+  linear(L.q, L.n2, lw.q_proj, pl ? &pl->q : nullptr, R);
+  kernels::rope_forward(L.q, acts.row_pos, ws.rope_cos.data(), ws.rope_sin.data(), R, H, hd);
+  // Attention, one call per run of rows from the same sequence (the samplers list rows by
+  // sequence, so that is one call per sequence).
+  for (int64_t i0 = 0; i0 < R;) {
+    const int64_t b = sel[i0] / a.T;
+    int64_t i1 = i0 + 1;
+    while (i1 < R && sel[i1] / a.T == b) ++i1;
+    const kernels::AttnShape s{1, i1 - i0, Tk, H, KVH, hd, (i1 - i0) * C, Tk * KV, 0, false};
+    kernels::attention_forward(L.att + i0 * C, nullptr, L.q + i0 * C, k + b * Tk * KV,
+                               v + b * Tk * KV, a.key_mask ? a.key_mask + b * Tk : nullptr, s,
+                               acts.attn_scratch);
+    i0 = i1;
+  }
+  // The residual stream of the wanted rows (in nf, unused until the final norm), then the FFN.
+  float* hs = acts.nf;
+  for (int64_t i = 0; i < R; ++i)
+    std::memcpy(hs + i * C, L.x + int64_t(sel[i]) * C, size_t(C) * 4);
+  linear(hs, L.att, lw.attn_out, pl ? &pl->o : nullptr, R, 1.0f);
+  kernels::rmsnorm_forward(L.n2, L.rstd2, hs, lw.ff_norm.f32(), R, C, eps);
+  if (pl) {
+    const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
+    kernels::gemm_packed_multi(R, L.n2, C, gate_up, 2);
+  } else {
+    linear(L.gate, L.n2, lw.ff_proj, nullptr, R);
+    linear(L.up, L.n2, lw.up_proj, nullptr, R);
+  }
+  kernels::swiglu_forward(L.act, L.gate, L.up, R * F);
+  linear(hs, L.act, lw.ff_out, pl ? &pl->down : nullptr, R, 1.0f);
+  kernels::rmsnorm_forward(acts.nf_rows, acts.rstd_f, hs, m.w.ln_f.f32(), R, C, eps);
+  linear(acts.logits, acts.nf_rows, m.w.lm_head(), P ? &P->head : nullptr, R);
+  return acts.logits;
+}
+
+}  // namespace
 
 const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts) {
   const ModelConfig& c = m.cfg;
@@ -145,10 +229,18 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
 
   kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal};
   const PackedWeights* P = m.packed.get();
+  // Only the wanted rows leave the last layer (the final norm and the head read nothing else), so
+  // in inference the last layer computes every position's K and V but runs its queries, attention
+  // output and FFN on the wanted rows alone: with a 32-row block of a 160-position canvas that is
+  // about 2/3 of the layer. Row by row the arithmetic is the same, so the logits are too.
+  // (Causal attention would need each row's own key limit: the autoregressive baseline keeps the
+  // full layer.)
+  const bool rows_only_last = !acts.training && a.rows && !a.causal && 2 * acts.R <= N;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[size_t(l)];
     const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
     LayerActs& L = acts.layers[size_t(l)];
+    if (rows_only_last && l + 1 == c.n_layers) return last_layer_on_rows(m, a, ws, acts, l);
     kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
     if (pl) {  // one pass over n1 for the three products
       const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
@@ -160,18 +252,8 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
     }
     kernels::rope_forward(L.q, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
     kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
-    const float* k = L.k;
-    const float* v = L.v;
-    if (a.cache) {  // store this call's K/V in its slots, then attend over the whole cache
-      float* ck = a.cache->k[size_t(l)].f32();
-      float* cv = a.cache->v[size_t(l)].f32();
-      for (int64_t b = 0; b < B; ++b) {
-        std::memcpy(ck + (b * Tk + a.pos0) * KV, L.k + b * T * KV, size_t(T * KV) * 4);
-        std::memcpy(cv + (b * Tk + a.pos0) * KV, L.v + b * T * KV, size_t(T * KV) * 4);
-      }
-      k = ck;
-      v = cv;
-    }
+    // With a cache: this call's K/V go to their slots, then attention reads the whole cache.
+    const auto [k, v] = store_kv(a, L, l, KV, Tk);
     kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
     if (L.h != L.x) std::memcpy(L.h, L.x, size_t(N * C) * 4);
     linear(L.h, L.att, lw.attn_out, pl ? &pl->o : nullptr, N, 1.0f);  // h = x + attn_out(att)

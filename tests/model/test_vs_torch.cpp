@@ -265,6 +265,23 @@ TEST(VsTorch, Logits) {
     }
     // Same arithmetic; only the head GEMM's row count differs, which may change its blocking.
     EXPECT_LE(dmax, 1e-6 * rmax) << "chosen-row logits differ from the full forward";
+
+    // A few rows (<= half of them, in sequence order as the samplers ask): the last layer then
+    // runs on those rows only (model/forward.cpp), and must give the same logits.
+    if (!c.causal) {
+      std::vector<int32_t> few;
+      for (int64_t r = 1; r < N; r += 3) few.push_back(int32_t(r));
+      few.push_back(few.back());
+      a.rows = few.data();
+      a.n_rows = int64_t(few.size());
+      ASSERT_LE(2 * a.n_rows, N) << "the case is too small to take the rows-only path";
+      const float* fsel = model_forward(m, a, ws);
+      for (size_t k = 0; k < few.size(); ++k) {
+        if (!b.mask.empty() && !b.mask[size_t(few[k])]) continue;  // padding rows: unspecified
+        MaxErr e = compare(fsel + k * size_t(V), &full[size_t(few[k]) * size_t(V)], V);
+        EXPECT_LE(e.diff, 1e-6 * e.ref) << "row " << few[k] << " (last layer on rows only)";
+      }
+    }
   }
   fs::remove_all(dir);
 }
