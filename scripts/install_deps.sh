@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build, test and reference dependency from Debian (and the npm reference tools).
 # Used by .ci/run and scripts/demo.sh; safe to run again.
+# ocl-icd-opencl-dev: oneDNN's CMake package config (dnnl-config.cmake) calls find_package(OpenCL) and
+# fails without it; libdnnl-dev only recommends it, and we install without recommends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -8,7 +10,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 $SUDO apt-get update -qq
 pkgs=(build-essential cmake g++ pkg-config git ca-certificates
-      libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
+      libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
       python3 python3-torch python3-numpy python3-matplotlib opencc)
 # Node.js may come from another source on the machine (its own npm): Debian's npm conflicts with it,
