@@ -5,6 +5,11 @@
 #include <cstdio>
 #include <cstring>
 
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace llada {
 
 static double status_kb(const char* key) {
@@ -23,5 +28,24 @@ double peak_rss_mb() { return status_kb("VmHWM:") / 1024.0; }
 double current_rss_mb() { return status_kb("VmRSS:") / 1024.0; }
 void set_num_threads(int n) { if (n > 0) omp_set_num_threads(n); }
 int num_threads() { return omp_get_max_threads(); }
+
+bool enable_amx() {
+#if defined(__linux__) && defined(__x86_64__)
+  static const bool ok = [] {
+    if (!__builtin_cpu_supports("avx512f")) return false;
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    const bool amx_tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
+    if (!amx_tile || !amx_bf16) return false;
+    constexpr int kArchGetXcompPerm = 0x1022, kArchReqXcompPerm = 0x1023, kXtileData = 18;
+    if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXtileData) != 0) return false;
+    unsigned long mask = 0;
+    return syscall(SYS_arch_prctl, kArchGetXcompPerm, &mask) == 0 && ((mask >> kXtileData) & 1);
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
 
 }  // namespace llada

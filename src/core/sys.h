@@ -12,5 +12,10 @@ double peak_rss_mb();      // VmHWM from /proc/self/status
 double current_rss_mb();   // VmRSS
 void set_num_threads(int n);  // OpenMP threads for every kernel (n <= 0: leave the default)
 int num_threads();
+// Asks Linux for permission to use AMX tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), once per
+// process; returns whether AMX can be used. Since Linux 5.16 a process that executes an AMX
+// instruction without this permission dies with SIGILL, and oneDNN 2.6 picks AMX kernels for bf16
+// products on CPUs that have it (Sapphire Rapids and later) without asking. Thread-safe.
+bool enable_amx();
 
 }  // namespace llada

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/sys.h"
 #include "kernels/cpu/bf16_convert.h"
 
 namespace llada::kernels {
@@ -60,6 +61,15 @@ struct Entry {
 };
 
 dnnl::engine& engine() {
+  // Before the first primitive: oneDNN 2.6.3's AMX bf16 kernels (picked on Sapphire Rapids and
+  // later) die with SIGILL on some shapes when two threads run them (seen: M=65, N=1, K=63), so
+  // oneDNN is held to the AVX-512 bf16 kernels it uses on every other AVX-512 CPU. Permission for
+  // AMX is still asked for (core/sys.h), for our own kernels and in case a dependency uses it.
+  static const bool capped = [] {
+    enable_amx();
+    return dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx512_core_bf16) == dnnl::status::success;
+  }();
+  (void)capped;
   static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   return eng;
 }
