@@ -54,25 +54,60 @@ TEST(PackedGemm, OddSizesBetasDtypes) {
           for (float beta : {0.0f, 1.0f, 0.5f}) run_case(M, N, K, (M + N + K) % 3, beta, wdt, seed++);
 }
 
+// Switches the AMX kernels for bf16 weights off (or back on) for the matrices packed in a scope.
+struct AmxSetting {
+  explicit AmxSetting(bool on) { set_packed_amx(on); }
+  ~AmxSetting() { set_packed_amx(true); }
+};
+
+// On an AMX CPU both bf16 kernels exist: each is checked on its own, around the 16-row and 32-row
+// tiles, the 32-pair K step (K = 31, 32, 33, 63, 65) and odd panels.
+TEST(PackedGemm, Bf16TileAndDotProductKernelsBothExact) {
+  if (!packed_amx_active()) GTEST_SKIP() << "no AMX on this CPU (or LLADA_AMX=0)";
+  uint64_t seed = 500;
+  for (bool amx : {true, false}) {
+    AmxSetting setting(amx);
+    std::vector<bf16_t> w(8 * 8);
+    const PackedMatrix probe = PackedMatrix::pack(w.data(), DType::BF16, 8, 8, 8);
+    ASSERT_EQ(probe.uses_amx(), amx);
+    if (!amx && probe.is_fallback()) continue;  // no vdpbf16ps without AMX: the gemm fallback
+    for (int64_t M : {1, 15, 16, 17, 31, 32, 33, 48, 70})
+      for (int64_t N : {1, 31, 32, 33, 100})
+        for (int64_t K : {1, 31, 32, 33, 63, 65, 200})
+          run_case(M, N, K, (M + K) % 2, (M % 3) * 0.5f, DType::BF16, seed++);
+  }
+}
+
 TEST(PackedGemm, ModelSizedShapes) {
   run_case(160, 1024, 1024, 0, 0.0f, DType::F32, 7);
   run_case(160, 1024, 2816, 0, 1.0f, DType::BF16, 8);
   run_case(37, 6144, 256, 0, 0.0f, DType::BF16, 9);
 }
 
+// Each thread of the region multiplies on its own (for AMX: configures its own tile registers).
 TEST(PackedGemm, InsideParallelRegionIsSingleThreadedAndCorrect) {
   const int64_t M = 29, N = 45, K = 77;
   auto w = randn(size_t(N * K), 3);
-  const PackedMatrix P = PackedMatrix::pack(w.data(), DType::F32, N, K, K);
+  std::vector<bf16_t> wb;
+  for (float& x : w) {
+    wb.push_back(f32_to_bf16(x));
+    x = bf16_to_f32(wb.back());  // the same values in both dtypes
+  }
   auto a = randn(size_t(M * K), 4);
-  std::vector<float> ref(size_t(M * N));
-  gemm_ref(M, N, K, Operand{a.data(), DType::F32, K, false}, Operand{w.data(), DType::F32, K, true},
-           ref.data(), N);
-  std::vector<std::vector<float>> out(4, std::vector<float>(size_t(M * N)));
+  for (DType wdt : {DType::F32, DType::BF16}) {
+    const PackedMatrix P = wdt == DType::F32 ? PackedMatrix::pack(w.data(), wdt, N, K, K)
+                                             : PackedMatrix::pack(wb.data(), wdt, N, K, K);
+    std::vector<float> ref(size_t(M * N));
+    gemm_ref(M, N, K, Operand{a.data(), DType::F32, K, false},
+             Operand{wdt == DType::F32 ? (const void*)w.data() : (const void*)wb.data(), wdt, K, true},
+             ref.data(), N);
+    std::vector<std::vector<float>> out(4, std::vector<float>(size_t(M * N)));
 #pragma omp parallel for num_threads(4)
-  for (int i = 0; i < 4; ++i) gemm_packed(M, a.data(), K, P, out[size_t(i)].data(), N);
-  for (int i = 0; i < 4; ++i)
-    EXPECT_LE(test::max_rel_excess(out[size_t(i)].data(), ref.data(), ref.size(), 1e-4, 1e-5), 1.0);
+    for (int i = 0; i < 4; ++i) gemm_packed(M, a.data(), K, P, out[size_t(i)].data(), N);
+    for (int i = 0; i < 4; ++i)
+      EXPECT_LE(test::max_rel_excess(out[size_t(i)].data(), ref.data(), ref.size(), 1e-4, 1e-4), 1.0)
+          << dtype_name(wdt) << " amx " << P.uses_amx();
+  }
 }
 
 // Products sharing one input in one call equal the same products made one by one.

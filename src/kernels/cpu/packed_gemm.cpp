@@ -17,10 +17,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/sys.h"
 #include "kernels/cpu/bf16_convert.h"
 #include "kernels/packed_matmul.h"
 
@@ -29,6 +31,11 @@
 #define LLADA_PACKED_F32 1
 #if defined(__AVX512BF16__)
 #define LLADA_PACKED_BF16 1
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+// The AMX kernels are compiled for any x86-64 target (function-level target attributes) and
+// chosen at run time, so one binary serves CPUs with and without AMX.
+#define LLADA_PACKED_AMX 1
 #endif
 #endif
 
@@ -246,17 +253,156 @@ void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf1
   }
 }
 
+
+#if defined(LLADA_PACKED_AMX)
+// ---- AMX (tile) kernels for bf16 panels --------------------------------------------------------
+// Tiles: 0-3 hold a 32 x 32 block of C as four 16x16 f32 tiles, 4-5 two 16-row slices of A
+// (16 rows x 32 bf16 = one k step of 16 pairs), 6-7 the two 16-column halves of the panel's k
+// step (16 pairs x 16 columns x 2 bf16: exactly the panel layout, read with a 128-byte stride).
+constexpr int kAmxRows = 32;  // rows of A per block (two tiles)
+constexpr int kAmxK2 = 16;    // K pairs per tile step
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+
+LLADA_AMX_TARGET void amx_configure() {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  _tile_loadconfig(&cfg);
+}
+
+LLADA_AMX_TARGET void amx_release() { _tile_release(); }
+
+// One block: rows [0, 16*MT) of A (row stride sa bytes) times one panel, K2p pairs (a multiple
+// of 16); the f32 results go to buf (16*MT rows x 32 floats).
+template <int MT>
+LLADA_AMX_TARGET void amx_block(int64_t K2p, const char* a, int64_t sa, const char* b, float* buf,
+                                const char* pf, int64_t npf) {
+  const int64_t pf_per_step = (npf + K2p / kAmxK2 - 1) / (K2p / kAmxK2);
+  _tile_zero(0);
+  _tile_zero(1);
+  if constexpr (MT == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  for (int64_t kk = 0; kk < K2p; kk += kAmxK2) {
+    const char* bk = b + kk * kNR * 4;  // 16 pairs x 32 columns x 2 bf16 = 2 KB per k step
+    _tile_loadd(6, bk, kNR * 4);
+    _tile_loadd(7, bk + 64, kNR * 4);
+    _tile_loadd(4, a + kk * 4, sa);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    if constexpr (MT == 2) {
+      _tile_loadd(5, a + 16 * sa + kk * 4, sa);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    for (int64_t i = 0; i < pf_per_step && npf > 0; ++i, --npf, pf += 64) _mm_prefetch(pf, _MM_HINT_T0);
+  }
+  _tile_stored(0, buf, kNR * 4);
+  _tile_stored(1, buf + 16, kNR * 4);
+  if constexpr (MT == 2) {
+    _tile_stored(2, buf + 16 * kNR, kNR * 4);
+    _tile_stored(3, buf + 16 * kNR + 16, kNR * 4);
+  }
+}
+
+// C rows [0, mr) x columns [0, nvalid) = beta*C + buf.
+void amx_store(const float* buf, int mr, float* C, int64_t ldc, float beta, int nvalid) {
+  const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
+  const __m512 vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < mr; ++i) {
+    float* row = C + i * ldc;
+    __m512 r0 = _mm512_loadu_ps(buf + i * kNR), r1 = _mm512_loadu_ps(buf + i * kNR + 16);
+    if (beta != 0.0f) {
+      const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
+      r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
+      r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
+    }
+    _mm512_mask_storeu_ps(row, m0, r0);
+    _mm512_mask_storeu_ps(row + 16, m1, r1);
+  }
+}
+
+int64_t amx_row_blocks(int64_t M) { return (M + kAmxRows - 1) / kAmxRows; }
+
+// Tiles [t0, t1) (panel-major: tile ti is panel ti / blocks, row block ti % blocks). The tile
+// registers must be configured on this thread.
+void run_tiles_amx(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K2p, const uint32_t* ab,
+                   int64_t as, const void* packed, float* C, int64_t ldc, float beta) {
+  alignas(64) float buf[kAmxRows * kNR];
+  const int64_t blocks = amx_row_blocks(M);
+  for (int64_t ti = t0; ti < t1; ++ti) {
+    const int64_t pi = ti / blocks, bi = ti % blocks;
+    const int64_t r0 = bi * kAmxRows;
+    const int mr = int(std::min<int64_t>(kAmxRows, M - r0));
+    const int nvalid = int(std::min<int64_t>(kNR, N - pi * kNR));
+    const char* a = reinterpret_cast<const char*>(ab + r0 * as);
+    const char* b = static_cast<const char*>(packed) + pi * K2p * kNR * 4;
+    // As in run_tiles: each block of a panel prefetches its share of the next panel (tile loads
+    // that miss go to DRAM one 64-byte line at a time; inference streams every weight once).
+    const int64_t panel_bytes = K2p * kNR * 4, lines = panel_bytes / 64;
+    const int64_t l0 = lines * bi / blocks, l1 = lines * (bi + 1) / blocks;
+    const char* pf = static_cast<const char*>(packed) + (pi + 1) * panel_bytes + l0 * 64;
+    const int64_t npf = (pi + 1) * kNR < N ? l1 - l0 : 0;
+    if (mr > 16)
+      amx_block<2>(K2p, a, as * 4, b, buf, pf, npf);
+    else
+      amx_block<1>(K2p, a, as * 4, b, buf, pf, npf);
+    amx_store(buf, mr, C + r0 * ldc + pi * kNR, ldc, beta, nvalid);
+  }
+}
+#endif  // LLADA_PACKED_AMX
+
 #endif  // LLADA_PACKED_F32
 
 }  // namespace
+
+namespace {
+
+std::atomic<bool> g_amx_allowed{true};
+
+// AMX-BF16 compiled in, on the CPU, granted by Linux, and not refused by LLADA_AMX=0.
+bool amx_usable() {
+#if defined(LLADA_PACKED_AMX)
+  static const bool ok = [] {
+    const char* env = std::getenv("LLADA_AMX");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    return __builtin_cpu_supports("avx512bw") && enable_amx();
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+// The vdpbf16ps micro-kernel compiled in and on the CPU.
+bool bf16_dot_usable() {
+#if defined(LLADA_PACKED_BF16)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool packed_amx_active() { return g_amx_allowed.load() && amx_usable(); }
+void set_packed_amx(bool allowed) { g_amx_allowed.store(allowed); }
 
 bool packed_gemm_native(DType weight_dtype) {
 #if defined(LLADA_PACKED_F32)
   if (!__builtin_cpu_supports("avx512f")) return false;
   if (weight_dtype == DType::F32) return true;
-#if defined(LLADA_PACKED_BF16)
-  if (weight_dtype == DType::BF16) return __builtin_cpu_supports("avx512bf16");
-#endif
+  if (weight_dtype == DType::BF16) return bf16_dot_usable() || amx_usable();
 #endif
   return false;
 }
@@ -274,24 +420,29 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
   if (!packed_gemm_native(dtype)) return p;
   const int64_t panels = (N + kNR - 1) / kNR;
   if (dtype == DType::F32) {
+    p.k_steps_ = K;
     p.bytes_ = size_t(panels * K * kNR) * 4;
     p.buf_ = aligned_buffer(p.bytes_);
     pack_f32_panels(static_cast<float*>(p.buf_.get()), static_cast<const float*>(W), N, K, ld,
                     /*kn=*/false, /*parallel=*/true);
-  } else {
-    const int64_t K2 = (K + 1) / 2;
-    p.bytes_ = size_t(panels * K2 * kNR * 2) * 2;
-    p.buf_ = aligned_buffer(p.bytes_);
-    bf16_t* dst = static_cast<bf16_t*>(p.buf_.get());
-    const bf16_t* src = static_cast<const bf16_t*>(W);
+    return p;
+  }
+  p.amx_ = packed_amx_active();
+  if (!p.amx_ && !bf16_dot_usable()) return p;  // AMX switched off and no vdpbf16ps: fallback
+  // K pairs, padded with zero pairs to whole tile steps for AMX.
+  const int64_t K2 = p.amx_ ? (K + 31) / 32 * 16 : (K + 1) / 2;
+  p.k_steps_ = K2;
+  p.bytes_ = size_t(panels * K2 * kNR * 2) * 2;
+  p.buf_ = aligned_buffer(p.bytes_);
+  bf16_t* dst = static_cast<bf16_t*>(p.buf_.get());
+  const bf16_t* src = static_cast<const bf16_t*>(W);
 #pragma omp parallel for schedule(static)
-    for (int64_t pi = 0; pi < panels; ++pi) {
-      bf16_t* panel = dst + pi * K2 * kNR * 2;
-      for (int j = 0; j < kNR; ++j) {
-        const int64_t n = pi * kNR + j;
-        for (int64_t k = 0; k < 2 * K2; ++k)
-          panel[((k / 2) * kNR + j) * 2 + (k % 2)] = (n < N && k < K) ? src[n * ld + k] : bf16_t(0);
-      }
+  for (int64_t pi = 0; pi < panels; ++pi) {
+    bf16_t* panel = dst + pi * K2 * kNR * 2;
+    for (int j = 0; j < kNR; ++j) {
+      const int64_t n = pi * kNR + j;
+      for (int64_t k = 0; k < 2 * K2; ++k)
+        panel[((k / 2) * kNR + j) * 2 + (k % 2)] = (n < N && k < K) ? src[n * ld + k] : bf16_t(0);
     }
   }
   return p;
@@ -315,8 +466,9 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
                 "gemm_packed: bad shape M=%lld lda=%lld ldc=%lld for a %lldx%lld weight",
                 (long long)M, (long long)lda, (long long)outs[o].ldc, (long long)W.N_,
                 (long long)W.K_);
-    LLADA_CHECK(W.K_ == W0.K_ && W.dtype_ == W0.dtype_ && W.is_fallback() == W0.is_fallback(),
-                "gemm_packed: products sharing an input need the same K and dtype");
+    LLADA_CHECK(W.K_ == W0.K_ && W.dtype_ == W0.dtype_ && W.is_fallback() == W0.is_fallback() &&
+                    W.amx_ == W0.amx_,
+                "gemm_packed: products sharing an input need the same K, dtype and kernel");
   }
   if (M == 0) return;
   if (W0.is_fallback()) {
@@ -327,17 +479,18 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   }
 #if defined(LLADA_PACKED_F32)
   const int64_t K = W0.K_;
-  const bool bf16 = W0.dtype_ == DType::BF16;
-  const int64_t Kp = bf16 ? (K + 1) / 2 : K;  // k steps of the micro-kernel
-  const int64_t blocks = row_blocks(M);
+  const bool bf16 = W0.dtype_ == DType::BF16, amx = W0.amx_;
+  const int64_t Kp = W0.k_steps_;  // k steps of the micro-kernel
+  const int64_t blocks = amx ? (M + 31) / 32 : row_blocks(M);
   // A is copied once per call (however many products share it) into scratch rows of `as` 4-byte
   // words: f32 as is, bf16 rounded (RNE) with an even row length (a zero pads odd K) so the
   // micro-kernel broadcasts (x[k], x[k+1]) pairs as 32-bit words. The copy costs ~1% at K = 1024
   // and buys a row stride that is not a multiple of 4 KB: 12 rows read in place at lda = 1024
   // floats all fall into the same L1 sets and evict each other (measured 136-174 GFLOP/s on one
-  // core in place, against ~200 copied).
-  const int64_t as = a_stride(Kp);
-  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(M * as) * 4));
+  // core in place, against ~200 copied). AMX reads 16-row tiles: the copy has M rounded up to 16
+  // rows and zero pairs up to Kp (a zero times a padded weight must not meet an uninitialised NaN).
+  const int64_t as = a_stride(Kp), rows = amx ? (M + 15) / 16 * 16 : M;
+  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(rows * as) * 4));
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o)
     first_panel[o + 1] = first_panel[o] + (outs[o].W->N_ + kNR - 1) / kNR;
@@ -351,6 +504,13 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     copy_a_rows(ab, as, A, lda, K, bf16, t, M, nt);
+    if (amx) {
+      for (int64_t r = t; r < rows; r += nt) {
+        uint32_t* row = ab + r * as;
+        const int64_t done = r < M ? (K + 1) / 2 : 0;  // whole pairs already written
+        std::memset(row + done, 0, size_t(Kp - done) * 4);
+      }
+    }
 #pragma omp barrier
     // Tiles in panel-major order over all outputs, a contiguous share per thread: consecutive
     // tiles share a panel, which stays in L2 while the thread's A blocks stream past it.
@@ -358,13 +518,28 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
     // slower at every slice size tried, 128-384) and handing out whole panels dynamically (3-5%
     // slower than this static split).
     const int64_t tiles = panels * blocks, t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+#if defined(LLADA_PACKED_AMX)
+    if (amx && t0 < t1) amx_configure();
+#endif
     for (int o = 0; o < n_outs; ++o) {
       const int64_t lo = std::max(t0, first_panel[o] * blocks),
                     hi = std::min(t1, first_panel[o + 1] * blocks);
-      if (lo < hi)
-        run_tiles(lo - first_panel[o] * blocks, hi - first_panel[o] * blocks, M, outs[o].W->N_, K,
-                  bf16, ab, as, outs[o].W->buf_.get(), outs[o].C, outs[o].ldc, outs[o].beta);
+      if (lo >= hi) continue;
+      const int64_t f = first_panel[o] * blocks;
+      const PackedMatrix& W = *outs[o].W;
+#if defined(LLADA_PACKED_AMX)
+      if (amx) {
+        run_tiles_amx(lo - f, hi - f, M, W.N_, Kp, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
+                      outs[o].beta);
+        continue;
+      }
+#endif
+      run_tiles(lo - f, hi - f, M, W.N_, K, bf16, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
+                outs[o].beta);
     }
+#if defined(LLADA_PACKED_AMX)
+    if (amx && t0 < t1) amx_release();
+#endif
   }
 #endif
 }
