@@ -393,6 +393,14 @@ bool bf16_dot_usable() {
 #endif
 }
 
+bool dynamic_split() {
+  static const bool d = [] {
+    const char* e = std::getenv("LLADA_PACKED_SPLIT");
+    return !(e && std::strcmp(e, "static") == 0);
+  }();
+  return d;
+}
+
 }  // namespace
 
 bool packed_amx_active() { return g_amx_allowed.load() && amx_usable(); }
@@ -500,6 +508,7 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
                        : int(std::max<int64_t>(
                              1, std::min<int64_t>(omp_get_max_threads(), panels * blocks)));
 
+  std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -517,28 +526,45 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
     // Measured and rejected: slicing K so that a panel slice stays in L1 (BLIS-style; 5-20%
     // slower at every slice size tried, 128-384) and handing out whole panels dynamically (3-5%
     // slower than this static split).
-    const int64_t tiles = panels * blocks, t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+    const int64_t tiles = panels * blocks;
+    auto run_range = [&](int64_t t0, int64_t t1) {
+      for (int o = 0; o < n_outs; ++o) {
+        const int64_t lo = std::max(t0, first_panel[o] * blocks),
+                      hi = std::min(t1, first_panel[o + 1] * blocks);
+        if (lo >= hi) continue;
+        const int64_t f = first_panel[o] * blocks;
+        const PackedMatrix& W = *outs[o].W;
 #if defined(LLADA_PACKED_AMX)
-    if (amx && t0 < t1) amx_configure();
+        if (amx) {
+          run_tiles_amx(lo - f, hi - f, M, W.N_, Kp, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
+                        outs[o].beta);
+          continue;
+        }
 #endif
-    for (int o = 0; o < n_outs; ++o) {
-      const int64_t lo = std::max(t0, first_panel[o] * blocks),
-                    hi = std::min(t1, first_panel[o + 1] * blocks);
-      if (lo >= hi) continue;
-      const int64_t f = first_panel[o] * blocks;
-      const PackedMatrix& W = *outs[o].W;
-#if defined(LLADA_PACKED_AMX)
-      if (amx) {
-        run_tiles_amx(lo - f, hi - f, M, W.N_, Kp, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
-                      outs[o].beta);
-        continue;
+        run_tiles(lo - f, hi - f, M, W.N_, K, bf16, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
+                  outs[o].beta);
       }
+    };
+#if defined(LLADA_PACKED_AMX)
+    if (amx) amx_configure();
 #endif
-      run_tiles(lo - f, hi - f, M, W.N_, K, bf16, ab, as, W.buf_.get(), outs[o].C, outs[o].ldc,
-                outs[o].beta);
+    if (nt == 1 || !dynamic_split()) {
+      run_range(tiles * t / nt, tiles * (t + 1) / nt);
+    } else {
+      // Chunks of whole panels handed out in order: a thread slowed by the machine (another
+      // process, a busy neighbour on a shared host) takes fewer, instead of leaving the other
+      // waiting at the barrier. On a 2-core Xeon VM the 100M forward measured 15% faster in bf16
+      // (46 against 54 ms, 3 alternating pairs) and 0-15% in f32 than with the static split;
+      // LLADA_PACKED_SPLIT=static restores it for comparison.
+      const int64_t per = std::max<int64_t>(1, panels / (8 * nt)) * blocks;
+      for (;;) {
+        const int64_t c0 = next.fetch_add(per);
+        if (c0 >= tiles) break;
+        run_range(c0, std::min(tiles, c0 + per));
+      }
     }
 #if defined(LLADA_PACKED_AMX)
-    if (amx && t0 < t1) amx_release();
+    if (amx) amx_release();
 #endif
   }
 #endif
