@@ -10,7 +10,8 @@
 #   env: THREADS (default 2), TRAINED_PROMPT (text prompt for the trained model, chat template),
 #        TRAINED_GEN (default 256), TRAINED_BLOCK (default 32), TRAINED_WARMUP (default 1: untimed
 #        generations first, so the trained model's sub-second runs time generation rather than
-#        one-time start-up; the random model's runs take seconds and use none)
+#        one-time start-up; the random model's runs take seconds and use none), TRAINED_REPEAT
+#        (default 9: the trained model's rows are the median of that many timed runs)
 set -euo pipefail
 LLADA=${1:-build/release/llada}
 TRAINED=${2:-}
@@ -49,7 +50,7 @@ PY
 )
   # stats: 9.871 s, NFE 128, tokens/call 1.00, ms/call 76.4, tokens/s 13.0 (...)
   echo "$stats" | awk -v n="$name" -v ag="$agree" '{
-    gsub(",", ""); printf "| %-22s | %8.2f | %5d | %6.2f | %7.1f | %7.1f | %6s |\n", n, $2, $5, $7, $9, $11, ag }'
+    gsub(",", ""); printf "| %-22s | %8.3f | %5d | %6.2f | %7.1f | %7.1f | %6s |\n", n, $2, $5, $7, $9, $11, ag }'
 }
 
 echo "| run | seconds | NFE | tok/call | ms/call | tok/s | agree |"
@@ -68,7 +69,7 @@ if [[ -n "$TRAINED" ]]; then
   G=${TRAINED_GEN:-256}
   BL=${TRAINED_BLOCK:-32}
   common=(--prompt "$TP" --chat --gen-length "$G" --steps "$G" --block-length "$BL" --output ids
-          --warmup "${TRAINED_WARMUP:-1}")
+          --warmup "${TRAINED_WARMUP:-1}" --repeat "${TRAINED_REPEAT:-9}")
   run "trained.plain" "$TRAINED" "${common[@]}"
   run "trained.prefix" "$TRAINED" "${common[@]}" --cache prefix
   run "trained.dual" "$TRAINED" "${common[@]}" --cache dual

@@ -5,18 +5,13 @@
 #include <limits>
 
 #include "core/error.h"
+#include "kernels/cpu/fast_math.h"
 
 namespace llada::sample {
 
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// max over the columns, treating `skip1`/`skip2` as -inf (the confidence switches).
-struct Masked {
-  const float* l;
-  int32_t skip1, skip2;
-  float at(int64_t v) const { return (v == skip1 || v == skip2) ? kNegInf : l[v]; }
-};
 }  // namespace
 
 void guide_logits(float* out, const float* cond, const float* uncond, double cfg_scale, int64_t n) {
@@ -34,9 +29,9 @@ Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
   Prediction p;
   if (r.temperature == 0.0) {
     // torch.argmax: the first maximum.
+    const float mx = kernels::cpu::max_of(l, V);
     int64_t best = 0;
-    for (int64_t v = 1; v < V; ++v)
-      if (l[v] > l[best]) best = v;
+    while (best + 1 < V && l[best] != mx) ++best;
     p.token = int32_t(best);
   } else {
     // The reference computes argmax_v exp(l_v) / (-log u_v)^T in float64. log is increasing and
@@ -55,51 +50,43 @@ Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
   }
 
   // The reference writes `logits_with_noise[eos] = logits[eot] = -inf`; at temperature 0 those two
-  // names are the same array, so EOS is removed from the confidence too.
-  int32_t skip1 = -1, skip2 = -1;
+  // names are the same array, so EOS is removed from the confidence too. `l` is this row's own
+  // copy and x0 is chosen, so the switches are applied to it in place.
   if (r.confidence_eos_eot_inf) {
-    skip1 = r.eot;
-    if (r.temperature == 0.0) skip2 = r.eos;
+    if (r.eot >= 0 && r.eot < V) l[r.eot] = kNegInf;
+    if (r.temperature == 0.0 && r.eos >= 0 && r.eos < V) l[r.eos] = kNegInf;
   }
-  const Masked m{l, skip1, skip2};
 
   switch (r.remasking) {
     case Remasking::Random:
       p.conf = rng.uniform();
       return p;
     case Remasking::LowConfidence: {
-      const float x0_logit = m.at(p.token);
+      const float x0_logit = l[p.token];
       if (x0_logit == kNegInf) { p.conf = 0.0; return p; }
-      float mx = kNegInf;
-      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, m.at(v));
+      const float mx = kernels::cpu::max_of(l, V);
       double sum = 0.0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(m.at(v)) - double(mx));
+      kernels::cpu::exp_sums_f64(l, V, mx, &sum, nullptr);
       p.conf = std::exp(double(x0_logit) - double(mx)) / sum;
       return p;
     }
     case Remasking::Margin: {
       float a1 = kNegInf, a2 = kNegInf;
       for (int64_t v = 0; v < V; ++v) {
-        const float x = m.at(v);
+        const float x = l[v];
         if (x > a1) { a2 = a1; a1 = x; } else if (x > a2) { a2 = x; }
       }
       if (a1 == kNegInf) { p.conf = 0.0; return p; }
       double sum = 0.0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(m.at(v)) - double(a1));
+      kernels::cpu::exp_sums_f64(l, V, a1, &sum, nullptr);
       p.conf = (1.0 - std::exp(double(a2) - double(a1))) / sum;
       return p;
     }
     case Remasking::Entropy: {
-      float mx = kNegInf;
-      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, m.at(v));
+      const float mx = kernels::cpu::max_of(l, V);
       if (mx == kNegInf) { p.conf = -std::numeric_limits<double>::max(); return p; }
       double sum = 0.0, wsum = 0.0;
-      for (int64_t v = 0; v < V; ++v) {
-        const double z = double(m.at(v)) - double(mx);
-        const double e = std::exp(z);
-        sum += e;
-        if (e > 0) wsum += e * z;
-      }
+      kernels::cpu::exp_sums_f64(l, V, mx, &sum, &wsum);
       // sum p log p = E[z] - log(sum), with p = e^z / sum.
       p.conf = wsum / sum - std::log(sum);
       return p;

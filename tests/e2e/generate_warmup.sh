@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end: `llada generate --warmup N` (untimed runs before the timed one, for benchmarks) on the
-# shipped model: the output is the same with and without it in every cache mode, --stats still
-# prints its line, and a negative count is an error that names the flag.
+# End-to-end: `llada generate --warmup N` (untimed runs before the timed one, for benchmarks) and
+# `--repeat N` (the median of N timed runs) on the shipped model: the output is the same with and
+# without them in every cache mode (printed once), --stats still prints its line, and a bad count
+# is an error that names the flag.
 # Usage: bash generate_warmup.sh <path-to-llada> <source-dir>
 set -u
 LLADA=${1:?usage: generate_warmup.sh <llada-cli> <source-dir>}
@@ -23,7 +24,17 @@ for mode in "--cache none" "--cache dual --threshold 0.9"; do
   cmp -s "$WORK/plain" "$WORK/warm" || fail "$mode: output differs with --warmup ($(cat "$WORK/plain") vs $(cat "$WORK/warm"))"
   [ -s "$WORK/plain" ] || fail "$mode: no output"
   grep -q '^stats: .* NFE ' "$WORK/warm.err" || fail "$mode: no stats line: $(cat "$WORK/warm.err")"
+  # shellcheck disable=SC2086
+  "$LLADA" generate "${common[@]}" $mode --repeat 3 --stats >"$WORK/rep" 2>"$WORK/rep.err" ||
+    fail "$mode --repeat 3: exit $?"
+  cmp -s "$WORK/plain" "$WORK/rep" || fail "$mode: output differs with --repeat ($(cat "$WORK/plain") vs $(cat "$WORK/rep"))"
+  [ "$(grep -c '^stats:' "$WORK/rep.err")" -eq 1 ] || fail "$mode --repeat 3: want one stats line: $(cat "$WORK/rep.err")"
 done
+
+"$LLADA" generate "${common[@]}" --repeat 0 >/dev/null 2>"$WORK/rep0.err"
+rc=$?
+[ $rc -eq 1 ] || fail "--repeat 0: exit $rc (want 1)"
+grep -q -- "--repeat" "$WORK/rep0.err" || fail "--repeat 0: message does not name the flag: $(cat "$WORK/rep0.err")"
 
 "$LLADA" generate "${common[@]}" --warmup -1 >/dev/null 2>"$WORK/neg.err"
 rc=$?
