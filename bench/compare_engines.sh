@@ -11,7 +11,8 @@
 # Fairness: Debian's torch calls whatever libblas.so.3 is installed; without OpenBLAS that is the
 # reference BLAS (seconds per forward). This script needs libopenblas0-pthread as the libblas.so.3
 # alternative, runs torch with the same thread count, OMP_WAIT_POLICY=PASSIVE, and with
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (the machine sets them; they hold OpenBLAS to AVX2).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (the machine sets them; they hold OpenBLAS to AVX2), and
+# on a CPU newer than Debian's OpenBLAS its AVX-512 kernels named (bench/torch_env.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -62,6 +63,10 @@ EOF
   done
 done
 
+# shellcheck source=bench/torch_env.sh
+source "$ROOT/bench/torch_env.sh"
+torch_env_detect "$PY"
+
 RES="$OUT/results.jsonl"
 : >"$RES"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); BLAS for torch: $BLAS" >&2
@@ -75,7 +80,7 @@ for name in $MODELS; do
     done
     for run in "f32 both" "bf16 forward"; do
       read -r dt mode <<<"$run"
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE \
+      env "${TORCH_ENV[@]}" \
         "$PY" "$ROOT/bench/torch_bench.py" --model "$OUT/$name-f32" --seq-len "$T" \
         --threads "$THREADS" --iters "$ITERS" --warmup "$WARMUP" --dtype "$dt" --mode "$mode" |
         while read -r line; do

@@ -58,6 +58,10 @@ EOF2
   /usr/bin/time -f "%M" -o "$5.rss" "$LLADA" train --config "$OUT/train.json" >/dev/null
 }
 
+# shellcheck source=bench/torch_env.sh
+source "$ROOT/bench/torch_env.sh"
+torch_env_detect "$PY"
+
 echo "| model | params | llada tok/s | torch tok/s | speed-up | llada GFLOP/s | matmul peak GFLOP/s | MFU | llada peak RSS MB | torch peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for name in $MODELS; do
@@ -71,7 +75,7 @@ EOF2
   train_run "$OUT/$name" "$BATCH" "$SEQ" "$STEPS" "$OUT/run-$name"
   peak="$("$LLADA" bench --model "$OUT/$name" --seq-len "$SEQ" --batch "$BATCH" --backward --threads "$THREADS" \
           --iters 2 --warmup 1 --matmul-peak --json)"
-  torch="$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" "$ROOT/bench/torch_train_bench.py" \
+  torch="$(env "${TORCH_ENV[@]}" "$PY" "$ROOT/bench/torch_train_bench.py" \
            --model "$OUT/$name" --seq-len "$SEQ" --batch "$BATCH" --threads "$THREADS" --iters $((STEPS - 1)) --warmup 1)"
   "$PY" - "$OUT/run-$name/metrics.jsonl" "$OUT/$name.json" "$SEQ" "$BATCH" "$peak" "$torch" "$(cat "$OUT/run-$name.rss")" "$name" <<'PYEOF'
 import json, statistics, sys

@@ -74,24 +74,25 @@ Scratch& scratch() {
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
-// Writes the accumulators of an mr x 32 tile to C: C = acc (beta 0), C += acc (beta 1), or
-// C = beta*C + acc; only the first `nvalid` columns.
+// One row of 32 results into C: C = r (beta 0), C += r (beta 1), or C = beta*C + r; only the
+// columns in the masks m0 (0..15) and m1 (16..31).
+inline void store_row(float* row, __m512 r0, __m512 r1, __mmask16 m0, __mmask16 m1, float beta) {
+  if (beta != 0.0f) {
+    const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
+    const __m512 vb = _mm512_set1_ps(beta);
+    r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
+    r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
+  }
+  _mm512_mask_storeu_ps(row, m0, r0);
+  _mm512_mask_storeu_ps(row + 16, m1, r1);
+}
+
+// Writes the accumulators of an mr x 32 tile to C; only the first `nvalid` columns.
 template <int MR>
 inline void store_tile(const __m512 (&c0)[MR], const __m512 (&c1)[MR], float* C, int64_t ldc,
                        float beta, int nvalid) {
   const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
-  const __m512 vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < MR; ++i) {
-    float* row = C + i * ldc;
-    __m512 r0 = c0[i], r1 = c1[i];
-    if (beta != 0.0f) {
-      const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
-      r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
-      r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
-    }
-    _mm512_mask_storeu_ps(row, m0, r0);
-    _mm512_mask_storeu_ps(row + 16, m1, r1);
-  }
+  for (int i = 0; i < MR; ++i) store_row(C + i * ldc, c0[i], c1[i], m0, m1, beta);
 }
 
 template <int MR>
@@ -318,18 +319,9 @@ LLADA_AMX_TARGET void amx_block(int64_t K2p, const char* a, int64_t sa, const ch
 // C rows [0, mr) x columns [0, nvalid) = beta*C + buf.
 void amx_store(const float* buf, int mr, float* C, int64_t ldc, float beta, int nvalid) {
   const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
-  const __m512 vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < mr; ++i) {
-    float* row = C + i * ldc;
-    __m512 r0 = _mm512_loadu_ps(buf + i * kNR), r1 = _mm512_loadu_ps(buf + i * kNR + 16);
-    if (beta != 0.0f) {
-      const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
-      r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
-      r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
-    }
-    _mm512_mask_storeu_ps(row, m0, r0);
-    _mm512_mask_storeu_ps(row + 16, m1, r1);
-  }
+  for (int i = 0; i < mr; ++i)
+    store_row(C + i * ldc, _mm512_loadu_ps(buf + i * kNR), _mm512_loadu_ps(buf + i * kNR + 16), m0,
+              m1, beta);
 }
 
 int64_t amx_row_blocks(int64_t M) { return (M + kAmxRows - 1) / kAmxRows; }
