@@ -1,5 +1,6 @@
 // The packed-weight GEMM of kernels/packed_matmul.h: an AVX-512 register-blocked micro-kernel in
-// the BLIS style, for f32 (vfmadd231ps) and bf16 (vdpbf16ps) weights.
+// the BLIS style, for f32 (vfmadd231ps) and bf16 (vdpbf16ps) weights, the dispatch to the AMX tile
+// kernel for bf16 (packed_gemm_amx.cpp), packing, and the work split.
 //
 // Layouts (P = ceil(N / 32) panels of 32 output columns, zero-padded):
 //   f32 W:  panel p = [K][32] floats: W[p*32 + j][k] at (k, j)
@@ -24,25 +25,24 @@
 #include "core/error.h"
 #include "core/sys.h"
 #include "kernels/cpu/bf16_convert.h"
+#include "kernels/cpu/packed_tiles.h"
 #include "kernels/packed_matmul.h"
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define LLADA_PACKED_F32 1
-#if defined(__AVX512BF16__)
-#define LLADA_PACKED_BF16 1
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-// The AMX kernels are compiled for any x86-64 target (function-level target attributes) and
-// chosen at run time, so one binary serves CPUs with and without AMX.
-#define LLADA_PACKED_AMX 1
-#endif
-#endif
 
 namespace llada::kernels {
 namespace {
 
-constexpr int kNR = 32;  // output columns per panel (two zmm vectors)
+using cpu::kNR;
+#if defined(LLADA_PACKED_F32)
+using cpu::store_row;
+using cpu::tail_mask;
+#endif
+#if defined(LLADA_PACKED_AMX)
+using cpu::amx_configure;
+using cpu::amx_release;
+using cpu::kAmxRows;
+using cpu::run_tiles_amx;
+#endif
+
 constexpr int kMR = 12;  // rows of A per micro-tile
 
 std::shared_ptr<void> aligned_buffer(size_t bytes) {
@@ -71,21 +71,6 @@ Scratch& scratch() {
 }
 
 #if defined(LLADA_PACKED_F32)
-
-inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
-
-// One row of 32 results into C: C = r (beta 0), C += r (beta 1), or C = beta*C + r; only the
-// columns in the masks m0 (0..15) and m1 (16..31).
-inline void store_row(float* row, __m512 r0, __m512 r1, __mmask16 m0, __mmask16 m1, float beta) {
-  if (beta != 0.0f) {
-    const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
-    const __m512 vb = _mm512_set1_ps(beta);
-    r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
-    r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
-  }
-  _mm512_mask_storeu_ps(row, m0, r0);
-  _mm512_mask_storeu_ps(row + 16, m1, r1);
-}
 
 // Writes the accumulators of an mr x 32 tile to C; only the first `nvalid` columns.
 template <int MR>
@@ -255,104 +240,6 @@ void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf1
 }
 
 
-#if defined(LLADA_PACKED_AMX)
-// ---- AMX (tile) kernels for bf16 panels --------------------------------------------------------
-// Tiles: 0-3 hold a 32 x 32 block of C as four 16x16 f32 tiles, 4-5 two 16-row slices of A
-// (16 rows x 32 bf16 = one k step of 16 pairs), 6-7 the two 16-column halves of the panel's k
-// step (16 pairs x 16 columns x 2 bf16: exactly the panel layout, read with a 128-byte stride).
-constexpr int kAmxRows = 32;  // rows of A per block (two tiles)
-constexpr int kAmxK2 = 16;    // K pairs per tile step
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
-
-LLADA_AMX_TARGET void amx_configure() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
-}
-
-LLADA_AMX_TARGET void amx_release() { _tile_release(); }
-
-// One block: rows [0, 16*MT) of A (row stride sa bytes) times one panel, K2p pairs (a multiple
-// of 16); the f32 results go to buf (16*MT rows x 32 floats).
-template <int MT>
-LLADA_AMX_TARGET void amx_block(int64_t K2p, const char* a, int64_t sa, const char* b, float* buf,
-                                const char* pf, int64_t npf) {
-  const int64_t pf_per_step = (npf + K2p / kAmxK2 - 1) / (K2p / kAmxK2);
-  _tile_zero(0);
-  _tile_zero(1);
-  if constexpr (MT == 2) {
-    _tile_zero(2);
-    _tile_zero(3);
-  }
-  for (int64_t kk = 0; kk < K2p; kk += kAmxK2) {
-    const char* bk = b + kk * kNR * 4;  // 16 pairs x 32 columns x 2 bf16 = 2 KB per k step
-    _tile_loadd(6, bk, kNR * 4);
-    _tile_loadd(7, bk + 64, kNR * 4);
-    _tile_loadd(4, a + kk * 4, sa);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    if constexpr (MT == 2) {
-      _tile_loadd(5, a + 16 * sa + kk * 4, sa);
-      _tile_dpbf16ps(2, 5, 6);
-      _tile_dpbf16ps(3, 5, 7);
-    }
-    for (int64_t i = 0; i < pf_per_step && npf > 0; ++i, --npf, pf += 64) _mm_prefetch(pf, _MM_HINT_T0);
-  }
-  _tile_stored(0, buf, kNR * 4);
-  _tile_stored(1, buf + 16, kNR * 4);
-  if constexpr (MT == 2) {
-    _tile_stored(2, buf + 16 * kNR, kNR * 4);
-    _tile_stored(3, buf + 16 * kNR + 16, kNR * 4);
-  }
-}
-
-// C rows [0, mr) x columns [0, nvalid) = beta*C + buf.
-void amx_store(const float* buf, int mr, float* C, int64_t ldc, float beta, int nvalid) {
-  const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
-  for (int i = 0; i < mr; ++i)
-    store_row(C + i * ldc, _mm512_loadu_ps(buf + i * kNR), _mm512_loadu_ps(buf + i * kNR + 16), m0,
-              m1, beta);
-}
-
-int64_t amx_row_blocks(int64_t M) { return (M + kAmxRows - 1) / kAmxRows; }
-
-// Tiles [t0, t1) (panel-major: tile ti is panel ti / blocks, row block ti % blocks). The tile
-// registers must be configured on this thread.
-void run_tiles_amx(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K2p, const uint32_t* ab,
-                   int64_t as, const void* packed, float* C, int64_t ldc, float beta) {
-  alignas(64) float buf[kAmxRows * kNR];
-  const int64_t blocks = amx_row_blocks(M);
-  for (int64_t ti = t0; ti < t1; ++ti) {
-    const int64_t pi = ti / blocks, bi = ti % blocks;
-    const int64_t r0 = bi * kAmxRows;
-    const int mr = int(std::min<int64_t>(kAmxRows, M - r0));
-    const int nvalid = int(std::min<int64_t>(kNR, N - pi * kNR));
-    const char* a = reinterpret_cast<const char*>(ab + r0 * as);
-    const char* b = static_cast<const char*>(packed) + pi * K2p * kNR * 4;
-    // As in run_tiles: each block of a panel prefetches its share of the next panel (tile loads
-    // that miss go to DRAM one 64-byte line at a time; inference streams every weight once).
-    const int64_t panel_bytes = K2p * kNR * 4, lines = panel_bytes / 64;
-    const int64_t l0 = lines * bi / blocks, l1 = lines * (bi + 1) / blocks;
-    const char* pf = static_cast<const char*>(packed) + (pi + 1) * panel_bytes + l0 * 64;
-    const int64_t npf = (pi + 1) * kNR < N ? l1 - l0 : 0;
-    if (mr > 16)
-      amx_block<2>(K2p, a, as * 4, b, buf, pf, npf);
-    else
-      amx_block<1>(K2p, a, as * 4, b, buf, pf, npf);
-    amx_store(buf, mr, C + r0 * ldc + pi * kNR, ldc, beta, nvalid);
-  }
-}
-#endif  // LLADA_PACKED_AMX
 
 #endif  // LLADA_PACKED_F32
 
@@ -430,7 +317,7 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
   p.amx_ = packed_amx_active();
   if (!p.amx_ && !bf16_dot_usable()) return p;  // AMX switched off and no vdpbf16ps: fallback
   // K pairs, padded with zero pairs to whole tile steps for AMX.
-  const int64_t K2 = p.amx_ ? (K + 31) / 32 * 16 : (K + 1) / 2;
+  const int64_t K2 = p.amx_ ? (K + 31) / 32 * 16 : (K + 1) / 2;  // AMX: whole 16-pair tile steps
   p.k_steps_ = K2;
   p.bytes_ = size_t(panels * K2 * kNR * 2) * 2;
   p.buf_ = aligned_buffer(p.bytes_);
@@ -481,7 +368,11 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   const int64_t K = W0.K_;
   const bool bf16 = W0.dtype_ == DType::BF16, amx = W0.amx_;
   const int64_t Kp = W0.k_steps_;  // k steps of the micro-kernel
-  const int64_t blocks = amx ? (M + 31) / 32 : row_blocks(M);
+#if defined(LLADA_PACKED_AMX)
+  const int64_t blocks = amx ? (M + kAmxRows - 1) / kAmxRows : row_blocks(M);
+#else
+  const int64_t blocks = row_blocks(M);
+#endif
   // A is copied once per call (however many products share it) into scratch rows of `as` 4-byte
   // words: f32 as is, bf16 rounded (RNE) with an even row length (a zero pads odd K) so the
   // micro-kernel broadcasts (x[k], x[k+1]) pairs as 32-bit words. The copy costs ~1% at K = 1024

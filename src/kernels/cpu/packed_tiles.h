@@ -1,0 +1,58 @@
+// Internal to the packed GEMM (packed_gemm.cpp, packed_gemm_amx.cpp): the panel width, the row
+// store both micro-kernels end with, and the AMX tile kernel's entry points.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define LLADA_PACKED_F32 1
+#if defined(__AVX512BF16__)
+#define LLADA_PACKED_BF16 1
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+// The AMX kernels are compiled for any x86-64 target (function-level target attributes) and
+// chosen at run time, so one binary serves CPUs with and without AMX.
+#define LLADA_PACKED_AMX 1
+#endif
+#endif
+
+namespace llada::kernels::cpu {
+
+constexpr int kNR = 32;  // output columns per panel (two zmm vectors)
+
+#if defined(LLADA_PACKED_F32)
+inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+// One row of 32 results into C: C = r (beta 0), C += r (beta 1), or C = beta*C + r; only the
+// columns in the masks m0 (0..15) and m1 (16..31).
+inline void store_row(float* row, __m512 r0, __m512 r1, __mmask16 m0, __mmask16 m1, float beta) {
+  if (beta != 0.0f) {
+    const __m512 o0 = _mm512_maskz_loadu_ps(m0, row), o1 = _mm512_maskz_loadu_ps(m1, row + 16);
+    const __m512 vb = _mm512_set1_ps(beta);
+    r0 = beta == 1.0f ? _mm512_add_ps(r0, o0) : _mm512_fmadd_ps(vb, o0, r0);
+    r1 = beta == 1.0f ? _mm512_add_ps(r1, o1) : _mm512_fmadd_ps(vb, o1, r1);
+  }
+  _mm512_mask_storeu_ps(row, m0, r0);
+  _mm512_mask_storeu_ps(row + 16, m1, r1);
+}
+#endif
+
+#if defined(LLADA_PACKED_AMX)
+// Rows of A per AMX block (two 16-row tiles) and K pairs per tile step (bf16 panels for AMX are
+// padded to a multiple of this).
+constexpr int kAmxRows = 32;
+constexpr int kAmxK2 = 16;
+
+// Tile registers of the calling thread: configured for the kernel, released after.
+void amx_configure();
+void amx_release();
+
+// Tiles [t0, t1) of C = beta*C + A·Wᵀ, panel-major (tile ti: panel ti / blocks, rows
+// [32*(ti % blocks), +32)), blocks = ceil(M / 32). A: the per-call bf16 copy, rows of `as`
+// 32-bit pairs, rounded up to 16 rows and zero-padded to K2p pairs; packed: the panels.
+void run_tiles_amx(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K2p, const uint32_t* ab,
+                   int64_t as, const void* packed, float* C, int64_t ldc, float beta);
+#endif
+
+}  // namespace llada::kernels::cpu
