@@ -13,8 +13,8 @@
 // Transposing A into packed blocks was tried first and cost 5-10% of the call at K = 1024 (a
 // scalar gather); a plain row copy costs ~1%.
 //
-// Work split: tiles (panel, A block) in panel-major order, a contiguous range per thread, so each
-// thread reads its panels once and the (shared, small) packed A many times.
+// Work split: tiles (panel, A block) in panel-major order, handed out in guided ranges of whole
+// panels, so each thread reads its panels once and the (shared, small) packed A many times.
 #include <omp.h>
 
 #include <algorithm>
@@ -408,11 +408,11 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
       }
     }
 #pragma omp barrier
-    // Tiles in panel-major order over all outputs, a contiguous share per thread: consecutive
-    // tiles share a panel, which stays in L2 while the thread's A blocks stream past it.
-    // Measured and rejected: slicing K so that a panel slice stays in L1 (BLIS-style; 5-20%
-    // slower at every slice size tried, 128-384) and handing out whole panels dynamically (3-5%
-    // slower than this static split).
+    // Tiles in panel-major order over all outputs, shared out in ranges of whole panels:
+    // consecutive tiles share a panel, which stays in L2 while the thread's A blocks stream past
+    // it. Measured and rejected (AMD machine): slicing K so that a panel slice stays in L1
+    // (BLIS-style; 5-20% slower at every slice size tried, 128-384). How the ranges are handed
+    // out is measured below.
     const int64_t tiles = panels * blocks;
     auto run_range = [&](int64_t t0, int64_t t1) {
       for (int o = 0; o < n_outs; ++o) {
