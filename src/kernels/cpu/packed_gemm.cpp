@@ -309,6 +309,7 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
   p.dtype_ = dtype;
   p.orig_ = Operand{W, dtype, ld, true};
   if (!packed_gemm_native(dtype)) return p;
+#if defined(LLADA_PACKED_F32)
   const int64_t panels = (N + kNR - 1) / kNR;
   if (dtype == DType::F32) {
     p.k_steps_ = K;
@@ -336,6 +337,7 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
         panel[((k / 2) * kNR + j) * 2 + (k % 2)] = (n < N && k < K) ? src[n * ld + k] : bf16_t(0);
     }
   }
+#endif  // LLADA_PACKED_F32 (without it nothing is native: the fallback above)
   return p;
 }
 
