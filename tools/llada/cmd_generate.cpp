@@ -109,50 +109,46 @@ int run_generate(GenArgs a) {
     const size_t n = std::min(prompts.size(), size_t(a.batch_size));
     (void)generate(src, {prompts.begin(), prompts.begin() + long(n)}, s.sp, o);
   }
-  GenerateStats total;
-  for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
-    const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
-    std::vector<std::vector<int32_t>> batch(prompts.begin() + long(b0), prompts.begin() + long(b1));
-    const GenerateResult r = generate(src, batch, s.sp, o, show);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& g = r.tokens[i];
-      if (a.output == "ids") {
-        std::printf("%s\n", join_ids(g).c_str());
-      } else if (a.output == "text") {
-        std::printf("%s\n", answer_text(s, g).c_str());
-      } else {
-        nlohmann::json j{{"index", b0 + i}, {"prompt_ids", batch[i]}, {"ids", g}};
-        if (s.tok) j["text"] = answer_text(s, g);
-        // Decoded bytes may be invalid UTF-8 (a token can end mid-character): replace, never throw.
-        std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  // One pass over all prompts in batches; the first prints its output, --repeat's others do not.
+  auto pass = [&](bool print) {
+    GenerateStats total;
+    for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
+      const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
+      std::vector<std::vector<int32_t>> batch(prompts.begin() + long(b0), prompts.begin() + long(b1));
+      const GenerateResult r = generate(src, batch, s.sp, o, print ? show : StepObserver{});
+      for (size_t i = 0; print && i < batch.size(); ++i) {
+        const auto& g = r.tokens[i];
+        if (a.output == "ids") {
+          std::printf("%s\n", join_ids(g).c_str());
+        } else if (a.output == "text") {
+          std::printf("%s\n", answer_text(s, g).c_str());
+        } else {
+          nlohmann::json j{{"index", b0 + i}, {"prompt_ids", batch[i]}, {"ids", g}};
+          if (s.tok) j["text"] = answer_text(s, g);
+          // Decoded bytes may be invalid UTF-8 (a token can end mid-character): replace, never throw.
+          std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        }
       }
+      std::fflush(stdout);
+      total.nfe += r.stats.nfe;
+      total.rows += r.stats.rows;
+      total.committed += r.stats.committed;
+      total.generated += r.stats.generated;
+      total.seconds += r.stats.seconds;
+      total.model_seconds += r.stats.model_seconds;
     }
-    std::fflush(stdout);
-    total.nfe += r.stats.nfe;
-    total.rows += r.stats.rows;
-    total.committed += r.stats.committed;
-    total.generated += r.stats.generated;
-    total.seconds += r.stats.seconds;
-    total.model_seconds += r.stats.model_seconds;
-  }
-  // --repeat: the same generations again, untimed output, and the stats of the median run (a
-  // sub-second generation on a shared machine varies by tens of percent from run to run).
+    return total;
+  };
+  GenerateStats total = pass(true);
+  // --repeat: the same generations again, and the timing of the median run (a sub-second
+  // generation on a shared machine varies by tens of percent from run to run).
   if (a.repeat > 1) {
-    std::vector<std::pair<double, double>> runs{{total.seconds, total.model_seconds}};
-    for (int i = 1; i < a.repeat; ++i) {
-      double sec = 0, model = 0;
-      for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
-        const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
-        const GenerateResult r = generate(
-            src, {prompts.begin() + long(b0), prompts.begin() + long(b1)}, s.sp, o);
-        sec += r.stats.seconds;
-        model += r.stats.model_seconds;
-      }
-      runs.push_back({sec, model});
-    }
-    std::sort(runs.begin(), runs.end());
-    total.seconds = runs[runs.size() / 2].first;
-    total.model_seconds = runs[runs.size() / 2].second;
+    std::vector<GenerateStats> runs{total};
+    for (int i = 1; i < a.repeat; ++i) runs.push_back(pass(false));
+    std::sort(runs.begin(), runs.end(),
+              [](const GenerateStats& x, const GenerateStats& y) { return x.seconds < y.seconds; });
+    total.seconds = runs[runs.size() / 2].seconds;
+    total.model_seconds = runs[runs.size() / 2].model_seconds;
   }
   if (a.stats) print_stats(total, cache_mode_name(cache));
   return 0;

@@ -39,7 +39,6 @@ using cpu::tail_mask;
 #if defined(LLADA_PACKED_AMX)
 using cpu::amx_configure;
 using cpu::amx_release;
-using cpu::kAmxRows;
 using cpu::run_tiles_amx;
 #endif
 
@@ -239,13 +238,7 @@ void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf1
   }
 }
 
-
-
 #endif  // LLADA_PACKED_F32
-
-}  // namespace
-
-namespace {
 
 std::atomic<bool> g_amx_allowed{true};
 
@@ -272,14 +265,12 @@ bool bf16_dot_usable() {
 #endif
 }
 
-// How tiles are shared between threads (LLADA_PACKED_SPLIT, for comparisons): 0 static, 1 equal
-// chunks, 2 guided (the default).
-int split_mode() {
-  static const int d = [] {
+// LLADA_PACKED_SPLIT=static: one contiguous range per thread instead of guided ranges (for
+// comparisons).
+bool static_split() {
+  static const bool d = [] {
     const char* e = std::getenv("LLADA_PACKED_SPLIT");
-    if (e && std::strcmp(e, "static") == 0) return 0;
-    if (e && std::strcmp(e, "dynamic") == 0) return 1;
-    return 2;
+    return e && std::strcmp(e, "static") == 0;
   }();
   return d;
 }
@@ -321,8 +312,8 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
   }
   p.amx_ = packed_amx_active();
   if (!p.amx_ && !bf16_dot_usable()) return p;  // AMX switched off and no vdpbf16ps: fallback
-  // K pairs, padded with zero pairs to whole tile steps for AMX.
-  const int64_t K2 = p.amx_ ? (K + 31) / 32 * 16 : (K + 1) / 2;  // AMX: whole 16-pair tile steps
+  // K pairs, padded with zero pairs to whole 16-pair tile steps for AMX.
+  const int64_t K2 = p.amx_ ? (K + 2 * cpu::kAmxK2 - 1) / (2 * cpu::kAmxK2) * cpu::kAmxK2 : (K + 1) / 2;
   p.k_steps_ = K2;
   p.bytes_ = size_t(panels * K2 * kNR * 2) * 2;
   p.buf_ = aligned_buffer(p.bytes_);
@@ -375,7 +366,7 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   const bool bf16 = W0.dtype_ == DType::BF16, amx = W0.amx_;
   const int64_t Kp = W0.k_steps_;  // k steps of the micro-kernel
 #if defined(LLADA_PACKED_AMX)
-  const int64_t blocks = amx ? (M + kAmxRows - 1) / kAmxRows : row_blocks(M);
+  const int64_t blocks = amx ? cpu::amx_row_blocks(M) : row_blocks(M);
 #else
   const int64_t blocks = row_blocks(M);
 #endif
@@ -437,16 +428,16 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
 #if defined(LLADA_PACKED_AMX)
     if (amx) amx_configure();
 #endif
-    if (nt == 1 || split_mode() == 0) {
+    if (nt == 1 || static_split()) {
       run_range(tiles * t / nt, tiles * (t + 1) / nt);
-    } else if (split_mode() == 2) {
+    } else {
       // Guided: each grab takes 1/(2*nt) of what is left, in whole panels. A thread slowed by the
       // machine (another process, a busy neighbour on a shared host) takes less, instead of
       // leaving the other waiting at the barrier, and the first, large grabs keep long runs of
       // consecutive panels, in which each panel's tiles prefetch the next one for the same core
-      // (equal small chunks often leave the next panel to the other core). On a 2-vCPU Xeon
-      // guest, 3 alternating rounds of the 100M forward: f32 165-178 ms against 182-199 static
-      // and 178-225 equal chunks; bf16 46-59 against 60-75 and 65-70.
+      // (equal small chunks, also measured, often left the next panel to the other core). On a
+      // 2-vCPU Xeon guest, 3 alternating rounds of the 100M forward: f32 165-178 ms against
+      // 182-199 static and 178-225 equal chunks; bf16 46-59 against 60-75 and 65-70.
       for (int64_t cur = next.load();;) {
         const int64_t rem = tiles - cur;
         if (rem <= 0) break;
@@ -454,13 +445,6 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
         if (!next.compare_exchange_weak(cur, cur + size)) continue;
         run_range(cur, std::min(tiles, cur + size));
         cur = next.load();
-      }
-    } else {
-      const int64_t per = std::max<int64_t>(1, panels / (8 * nt)) * blocks;
-      for (;;) {
-        const int64_t c0 = next.fetch_add(per);
-        if (c0 >= tiles) break;
-        run_range(c0, std::min(tiles, c0 + per));
       }
     }
 #if defined(LLADA_PACKED_AMX)

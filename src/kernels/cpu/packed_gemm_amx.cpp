@@ -6,6 +6,8 @@
 
 #if defined(LLADA_PACKED_AMX)
 
+#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+
 namespace llada::kernels::cpu {
 namespace {
 
@@ -14,8 +16,6 @@ struct alignas(64) TileConfig {
   uint16_t colsb[16] = {};
   uint8_t rows[16] = {};
 };
-
-#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
 
 }  // namespace
 
@@ -76,8 +76,6 @@ void amx_store(const float* buf, int mr, float* C, int64_t ldc, float beta, int 
     store_row(C + i * ldc, _mm512_loadu_ps(buf + i * kNR), _mm512_loadu_ps(buf + i * kNR + 16), m0,
               m1, beta);
 }
-
-int64_t amx_row_blocks(int64_t M) { return (M + kAmxRows - 1) / kAmxRows; }
 
 }  // namespace
 

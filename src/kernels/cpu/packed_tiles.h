@@ -43,6 +43,7 @@ inline void store_row(float* row, __m512 r0, __m512 r1, __mmask16 m0, __mmask16 
 // padded to a multiple of this).
 constexpr int kAmxRows = 32;
 constexpr int kAmxK2 = 16;
+inline int64_t amx_row_blocks(int64_t M) { return (M + kAmxRows - 1) / kAmxRows; }
 
 // Tile registers of the calling thread: configured for the kernel, released after.
 void amx_configure();
