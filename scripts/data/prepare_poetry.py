@@ -10,6 +10,12 @@
   data/eval/poems_heldout.jsonl  the same questions from the other 10% (never in any SFT set).
   data/eval/reversal.jsonl       adjacent line pairs of famous Tang poems (唐诗三百首 / tang300 / 千家诗),
                                  both directions: the reversal-curse test (spec section 6).
+  data/pretrain/famous_tang.txt  the distinct famous Tang poems alone (唐诗三百首 in two editions, tang300,
+                                 千家诗), the same document format: the small corpus of the training
+                                 investigation (docs/experiments.md).
+  data/pretrain/famous.txt       every famous collection (the famous Tang poems, 宋词三百首, 诗经, 楚辞,
+                                 论语, 孟子): the part of the reversal experiment's pre-training mix that is
+                                 repeated many times.
 
 Every answer is unique: a line with more than one possible next (previous) line anywhere in the corpus
 gets no next-line (previous-line) question. Usage: prepare_poetry.py [--force]"""
@@ -138,6 +144,14 @@ def document(r):
     return "\n".join(head + r["paragraphs"])
 
 
+def write_documents(path, records):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(document(r) + "\n\n")
+    os.replace(tmp, path)
+
+
 def question_ok(line):
     return 3 <= len(line) <= 12 and all(is_han(c) for c in line)
 
@@ -153,7 +167,8 @@ def write_jsonl(path, rows):
 def main():
     force = "--force" in sys.argv
     outs = [os.path.join(DATA, p) for p in ("pretrain/poetry.txt", "sft/poems_train.jsonl",
-                                            "eval/poems_heldout.jsonl", "eval/reversal.jsonl")]
+                                            "eval/poems_heldout.jsonl", "eval/reversal.jsonl",
+                                            "pretrain/famous_tang.txt", "pretrain/famous.txt")]
     if not force and all(os.path.exists(p) for p in outs):
         log("skip: outputs exist (use --force to rebuild)")
         return
@@ -181,15 +196,18 @@ def main():
     corpus += added
     stats["pretrain_famous_added"] = len(added)
     stats["pretrain_documents"] = len(corpus)
-    chars = 0
-    tmp = outs[0] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for i, r in enumerate(corpus):
-            doc = document(r)
-            chars += sum(1 for c in doc if is_han(c))
-            f.write(doc + "\n\n")
-    os.replace(tmp, outs[0])
+    write_documents(outs[0], corpus)
+    chars = sum(1 for r in corpus for c in document(r) if is_han(c))
     stats["pretrain_han_chars"] = chars
+
+    # The famous collections on their own (documents in the same format).
+    famous_tang = dedupe(groups["famous"])
+    famous_all = dedupe(famous_tang + groups["songci300"] + groups["shijing"] + groups["chuci"] +
+                        groups["prose"])
+    for path, records, name in ((outs[4], famous_tang, "famous_tang"), (outs[5], famous_all, "famous")):
+        write_documents(path, records)
+        stats["%s_documents" % name] = len(records)
+        stats["%s_han_chars" % name] = sum(1 for r in records for c in document(r) if is_han(c))
 
     # Successor / predecessor sets over the whole corpus decide which questions have a unique answer.
     nexts, prevs = collections.defaultdict(set), collections.defaultdict(set)
