@@ -1,5 +1,7 @@
 #include "train/objective.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace llada::train {
@@ -19,6 +21,14 @@ const char* objective_name(Objective o) {
   }
   return "?";
 }
+
+MaskWeighting mask_weighting_from_name(const std::string& s) {
+  if (s == "elbo") return MaskWeighting::Elbo;
+  if (s == "flat") return MaskWeighting::Flat;
+  fail(strformat("diffusion.weighting: expected elbo or flat, found '%s'", s.c_str()));
+}
+
+const char* mask_weighting_name(MaskWeighting w) { return w == MaskWeighting::Flat ? "flat" : "elbo"; }
 
 namespace {
 
@@ -70,6 +80,10 @@ void make_diffusion_batch_fixed_t(const int32_t* clean, int64_t B, int64_t L, co
         dst[i] = src[i];
       }
     }
+  }
+  if (o.weighting == MaskWeighting::Flat && !out.weights.empty()) {
+    const float w = float(double(scale) / double(out.weights.size()));
+    std::fill(out.weights.begin(), out.weights.end(), w);
   }
 }
 

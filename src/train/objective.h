@@ -36,11 +36,21 @@ struct TrainBatch {
   int64_t tokens() const { return B * T; }
 };
 
+// How masked positions are weighted.
+//   Elbo  spec section 2: CE / p / (b*L), the variational bound (each sequence counts equally in
+//         expectation, but a row with a tiny p puts its few masked tokens at weight 1/p).
+//   Flat  every masked token of the batch at the same weight 1/(masked tokens in the batch): the
+//         mean masked cross-entropy (MaskGIT / BERT style); lower variance, not a bound.
+enum class MaskWeighting { Elbo, Flat };
+MaskWeighting mask_weighting_from_name(const std::string& s);  // "elbo" | "flat"; throws naming s
+const char* mask_weighting_name(MaskWeighting w);
+
 struct DiffusionOptions {
   int32_t mask_id = -1;
   double eps = 1e-3;
   double random_length_prob = 0.01;  // LLaDA trains 1% of batches at a random length U[1, L]
   bool stratified_t = false;         // t_i = (i + u) / b: one u per batch, lower loss variance
+  MaskWeighting weighting = MaskWeighting::Elbo;
 };
 
 // clean: [B, L] row-major. The random length (when drawn) truncates every row to the same length.

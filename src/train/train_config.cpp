@@ -80,7 +80,8 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
   get(j, "steps", &c.steps, src, "");
   if (j.contains("diffusion")) {
     const json& d = j.at("diffusion");
-    check_keys(d, {"eps", "random_length_prob", "stratified_t"}, src, "diffusion.");
+    check_keys(d, {"eps", "random_length_prob", "stratified_t", "weighting"}, src, "diffusion.");
+    get(d, "weighting", &c.mask_weighting, src, "diffusion.");
     get(d, "eps", &c.eps, src, "diffusion.");
     get(d, "random_length_prob", &c.random_length_prob, src, "diffusion.");
     get(d, "stratified_t", &c.stratified_t, src, "diffusion.");
@@ -149,7 +150,7 @@ json TrainConfig::to_json() const {
           {"batch_size", batch_size},
           {"grad_accum", grad_accum},
           {"steps", steps},
-          {"diffusion", {{"eps", eps}, {"random_length_prob", random_length_prob}, {"stratified_t", stratified_t}}},
+          {"diffusion", {{"eps", eps}, {"random_length_prob", random_length_prob}, {"stratified_t", stratified_t}, {"weighting", mask_weighting}}},
           {"sft", {{"prompt_mask_prob", prompt_mask_prob}, {"pad", sft_pad}}},
           {"optim",
            {{"betas", {adamw.beta1, adamw.beta2}},
@@ -182,6 +183,7 @@ void TrainConfig::validate() const {
   LLADA_CHECK(eps > 0 && eps < 1, "training configuration: diffusion.eps must be in (0, 1), found %g", eps);
   LLADA_CHECK(random_length_prob >= 0 && random_length_prob <= 1,
               "training configuration: diffusion.random_length_prob must be in [0, 1]");
+  (void)mask_weighting_from_name(mask_weighting);  // throws naming diffusion.weighting
   LLADA_CHECK(prompt_mask_prob >= 0 && prompt_mask_prob <= 1,
               "training configuration: sft.prompt_mask_prob must be in [0, 1]");
   LLADA_CHECK(sft_pad == "fixed" || sft_pad == "batch",

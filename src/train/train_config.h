@@ -11,7 +11,7 @@
 //   "data": {"train": [shard files or dirs], "heldout": [...], "window": "random"}     (diffusion, ar)
 //           {"train": "sft.bin", "heldout": "sft-heldout.bin"}                         (sft)
 //   "seq_len": 128, "batch_size": 16, "grad_accum": 1, "steps": 1000,
-//   "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
+//   "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false, "weighting": "elbo"},
 //   "sft": {"prompt_mask_prob": 0.0, "pad": "fixed" | "batch"},
 //   "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0,
 //             "decay_embeddings": true},
@@ -47,6 +47,7 @@ struct TrainConfig {
   int64_t seq_len = 128, batch_size = 16, grad_accum = 1, steps = 1000;
   double eps = 1e-3, random_length_prob = 0.01;
   bool stratified_t = false;
+  std::string mask_weighting = "elbo";  // objective.h MaskWeighting (the held-out loss is always elbo)
   double prompt_mask_prob = 0.0;
   // SFT padding: "fixed" pads every sample with EOS to seq_len (LLaDA's recipe, spec section 3);
   // "batch" pads to the batch's longest sample (fewer EOS targets, much less compute on short sets).

@@ -107,6 +107,7 @@ struct BatchMaker {
     o.eps = cfg.eps;
     o.random_length_prob = eval ? 0.0 : cfg.random_length_prob;  // eval: always full length
     o.stratified_t = cfg.stratified_t;
+    o.weighting = eval ? MaskWeighting::Elbo : mask_weighting_from_name(cfg.mask_weighting);
     make_diffusion_batch(clean.data(), B, L, o, noise, tb, scale);
   }
 };
@@ -248,10 +249,12 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
       return res;  // simulated kill: nothing more is written
     }
     const double lr = cfg.schedule.lr(step);
+    if (ro.on_lr) ro.on_lr(step, lr);
     zero_grads(grads);
     double loss = 0;
     for (int64_t a = 0; a < cfg.grad_accum; ++a) {
       bm.make(*data, noise, tb, scale, false);
+      if (ro.on_batch) ro.on_batch(step, tb);
       interval_tokens += tb.tokens();
       session_tokens += tb.tokens();
       st.tokens_seen += tb.tokens();

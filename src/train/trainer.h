@@ -35,6 +35,11 @@ struct RunOptions {
   bool eval_at_start = false;  // also evaluate the held-out loss before the first step
   // Called after every optimizer step (step index completed, loss); may be empty.
   std::function<void(int64_t, double)> on_step;
+  // Called with every micro-batch before the model sees it (step index being taken, the batch), and
+  // with every learning rate applied; may be empty. The replay test feeds them to the PyTorch
+  // reference to follow the same trajectory.
+  std::function<void(int64_t, const TrainBatch&)> on_batch;
+  std::function<void(int64_t, double)> on_lr;
 };
 
 TrainResult run_training(const TrainConfig& cfg, const RunOptions& opt = {});
