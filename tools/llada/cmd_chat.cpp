@@ -8,7 +8,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/sys.h"
-#include "sample/model_source.h"
+#include "sample/decoder.h"
 #include "sample/session.h"
 
 namespace {
@@ -22,6 +22,7 @@ struct ChatArgs {
   bool show = false, stats = false;
   int threads = 0;
   GenerateOptions o;
+  std::vector<std::string> given;  // the flags set on the command line
 };
 
 int run_chat(ChatArgs a) {
@@ -33,7 +34,8 @@ int run_chat(ChatArgs a) {
   o.remasking = parse_remasking(a.remasking);
   Session s = Session::open(a.model);
   (void)s.tokenizer("chat");
-  ModelLogits src(s.model, parse_cache_mode(a.cache));
+  check_family_flags(s, a.given);
+  Decoder dec(s, parse_cache_mode(a.cache));
   const StepObserver show = a.show ? terminal_canvas(s) : StepObserver{};
   std::vector<int32_t> prompt, last;
   std::string line;
@@ -45,7 +47,8 @@ int run_chat(ChatArgs a) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     prompt = first ? first_chat_prompt(s, line) : next_chat_prompt(s, prompt, last, line);
     first = false;
-    const GenerateResult r = generate(src, {prompt}, s.sp, o, show);
+    dec.validate({prompt}, o);
+    const GenerateResult r = dec.run({prompt}, o, show);
     last = r.tokens[0];
     std::printf("%s\n", answer_text(s, last).c_str());
     if (a.stats)
@@ -55,7 +58,7 @@ int run_chat(ChatArgs a) {
   return 0;
 }
 
-cli::Registration reg("chat", "Multi-turn chat with a LLaDA model on the terminal", [](CLI::App& app) {
+cli::Registration reg("chat", "Multi-turn chat on the terminal (LLaDA, or a causal model left to right)", [](CLI::App& app) {
   auto a = std::make_shared<ChatArgs>();
   app.add_option("--model", a->model, "model directory (with tokenizer.json)")->required();
   app.add_option("--gen-length", a->gen_length, "tokens per answer (default 128)");
@@ -74,7 +77,11 @@ cli::Registration reg("chat", "Multi-turn chat with a LLaDA model on the termina
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
   app.add_flag("--stats", a->stats, "print timing after each answer");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
-  return [a]() -> int { return run_chat(*a); };
+  return [a, &app]() -> int {
+    for (const CLI::Option* opt : app.get_options())
+      if (opt->count() > 0) a->given.push_back(opt->get_name());
+    return run_chat(*a);
+  };
 });
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/sys.h"
-#include "sample/model_source.h"
+#include "sample/decoder.h"
 #include "sample/session.h"
 
 namespace {
@@ -28,6 +28,7 @@ struct GenArgs {
   int64_t gen_length = 128, steps = kUnset, block_length = kUnset, batch_size = 1;
   int threads = 0, warmup = 0, repeat = 1;
   GenerateOptions o;
+  std::vector<std::string> given;  // the flags set on the command line
 };
 
 // Prompts as ids, from exactly one of --prompt, --prompt-ids, --input.
@@ -97,17 +98,18 @@ int run_generate(GenArgs a) {
   LLADA_CHECK(!(o.infill && cache != CacheMode::None), "--infill needs --cache none");
 
   Session s = Session::open(a.model);
+  check_family_flags(s, a.given);
   const auto prompts = read_prompts(a, s);
-  for (size_t i = 0; i < prompts.size(); ++i) validate({prompts[i]}, s.sp, o);  // fail before any work
+  Decoder dec(s, cache);
+  for (size_t i = 0; i < prompts.size(); ++i) dec.validate({prompts[i]}, o);  // fail before any work
   if (a.output == "text") (void)s.tokenizer("--output text");
 
-  ModelLogits src(s.model, cache);
   const StepObserver show = a.show ? terminal_canvas(s) : StepObserver{};
   // Untimed runs first (benchmarking): one-time costs (first-touch memory, thread start-up) then
   // stay out of --stats, which is what a long-running process (chat, a server) sees.
   for (int w = 0; w < a.warmup; ++w) {
     const size_t n = std::min(prompts.size(), size_t(a.batch_size));
-    (void)generate(src, {prompts.begin(), prompts.begin() + long(n)}, s.sp, o);
+    (void)dec.run({prompts.begin(), prompts.begin() + long(n)}, o);
   }
   // One pass over all prompts in batches; the first prints its output, --repeat's others do not.
   auto pass = [&](bool print) {
@@ -115,7 +117,7 @@ int run_generate(GenArgs a) {
     for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
       const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
       std::vector<std::vector<int32_t>> batch(prompts.begin() + long(b0), prompts.begin() + long(b1));
-      const GenerateResult r = generate(src, batch, s.sp, o, print ? show : StepObserver{});
+      const GenerateResult r = dec.run(batch, o, print ? show : StepObserver{});
       for (size_t i = 0; print && i < batch.size(); ++i) {
         const auto& g = r.tokens[i];
         if (a.output == "ids") {
@@ -150,11 +152,11 @@ int run_generate(GenArgs a) {
     total.seconds = runs[runs.size() / 2].seconds;
     total.model_seconds = runs[runs.size() / 2].model_seconds;
   }
-  if (a.stats) print_stats(total, cache_mode_name(cache));
+  if (a.stats) print_stats(total, dec.autoregressive() ? "kv (autoregressive)" : cache_mode_name(cache));
   return 0;
 }
 
-cli::Registration reg("generate", "Generate text by reverse diffusion (LLaDA sampling)", [](CLI::App& app) {
+cli::Registration reg("generate", "Generate text: reverse diffusion (LLaDA), or left to right for a causal model", [](CLI::App& app) {
   auto a = std::make_shared<GenArgs>();
   app.add_option("--model", a->model, "model directory")->required();
   app.add_option("--prompt", a->prompt, "prompt text (needs the model's tokenizer.json)");
@@ -190,7 +192,11 @@ cli::Registration reg("generate", "Generate text by reverse diffusion (LLaDA sam
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
   app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
-  return [a]() -> int { return run_generate(*a); };
+  return [a, &app]() -> int {
+    for (const CLI::Option* opt : app.get_options())
+      if (opt->count() > 0) a->given.push_back(opt->get_name());
+    return run_generate(*a);
+  };
 });
 
 }  // namespace
