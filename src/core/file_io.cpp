@@ -55,6 +55,18 @@ std::string read_file(const std::string& path) {
   return s;
 }
 
+std::string read_file_prefix(const std::string& path, size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  LLADA_CHECK(f, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
+  std::string s(n, '\0');
+  const size_t got = std::fread(s.data(), 1, n, f);
+  const bool err = std::ferror(f);
+  std::fclose(f);
+  LLADA_CHECK(!err, "%s: read error", path.c_str());
+  s.resize(got);
+  return s;
+}
+
 bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
 
 void make_dirs(const std::string& path) {

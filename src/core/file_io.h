@@ -28,6 +28,8 @@ class MappedFile {
 };
 
 std::string read_file(const std::string& path);
+// The first `n` bytes (fewer when the file is shorter).
+std::string read_file_prefix(const std::string& path, size_t n);
 bool file_exists(const std::string& path);
 void make_dirs(const std::string& path);
 

@@ -10,18 +10,18 @@ static int g_enabled = -1;  // -1: decide by isatty
 
 void Progress::set_enabled(bool on) { g_enabled = on ? 1 : 0; }
 
-static bool enabled() {
+bool Progress::enabled() {
   if (g_enabled < 0) g_enabled = ::isatty(2) ? 1 : 0;
   return g_enabled == 1;
 }
 
-Progress::Progress(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
+Progress::Progress(std::string label, int64_t total, std::string unit, int64_t first)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), done_(first), first_(first) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
 Progress::~Progress() {
-  if (!finished_ && done_ > 0) finish();
+  if (!finished_ && done_ > first_) finish();
 }
 
 void Progress::update(int64_t done, const std::string& extra) {
@@ -51,7 +51,7 @@ static std::string hms(double s) {
 void Progress::draw(bool final) {
   if (!enabled()) return;
   double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double rate = el > 0 ? double(done_) / el : 0;
+  double rate = el > 0 ? double(done_ - first_) / el : 0;
   double frac = total_ > 0 ? double(done_) / double(total_) : 0;
   if (frac > 1) frac = 1;
   const int width = 30;

@@ -26,6 +26,16 @@ static double status_kb(const char* key) {
 
 double peak_rss_mb() { return status_kb("VmHWM:") / 1024.0; }
 double current_rss_mb() { return status_kb("VmRSS:") / 1024.0; }
+double available_memory_mb() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "MemAvailable:", 13) == 0) { std::sscanf(line + 13, "%lf", &kb); break; }
+  std::fclose(f);
+  return kb / 1024.0;
+}
 void set_num_threads(int n) { if (n > 0) omp_set_num_threads(n); }
 int num_threads() { return omp_get_max_threads(); }
 

@@ -10,6 +10,7 @@ inline double now_seconds() {
 }
 double peak_rss_mb();      // VmHWM from /proc/self/status
 double current_rss_mb();   // VmRSS
+double available_memory_mb();  // MemAvailable from /proc/meminfo (0 when unknown)
 void set_num_threads(int n);  // OpenMP threads for every kernel (n <= 0: leave the default)
 int num_threads();
 // Asks Linux for permission to use AMX tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), once per

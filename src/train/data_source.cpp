@@ -37,6 +37,52 @@ std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths
   return out;
 }
 
+std::vector<DataFingerprint> fingerprint_files(const std::vector<std::string>& files) {
+  std::vector<DataFingerprint> out;
+  for (const std::string& f : files) {
+    DataFingerprint d;
+    d.path = f;
+    std::error_code ec;
+    d.bytes = fs::file_size(f, ec);
+    LLADA_CHECK(!ec, "data: %s: cannot read its size (%s)", f.c_str(), ec.message().c_str());
+    const std::string head = read_file_prefix(f, 64);
+    d.checksum = checksum64(reinterpret_cast<const uint8_t*>(head.data()), head.size(), d.bytes);
+    out.push_back(d);
+  }
+  return out;
+}
+
+json fingerprints_json(const std::vector<DataFingerprint>& f) {
+  json a = json::array();
+  for (const auto& d : f) a.push_back({{"path", d.path}, {"bytes", d.bytes}, {"checksum", strformat("%016llx", (unsigned long long)d.checksum)}});
+  return a;
+}
+
+void check_disjoint_data(const std::vector<std::string>& train_paths,
+                         const std::vector<std::string>& heldout_paths) {
+  for (const std::string& p : train_paths) {
+    if (!fs::is_directory(p)) continue;
+    for (const char* name : {"heldout.tok", "heldout.sft"})
+      LLADA_CHECK(!fs::exists(fs::path(p) / name),
+                  "data.train: directory %s holds %s, the held-out split `llada prepare --heldout-fraction` "
+                  "wrote: training on it would leak the held-out set into training; list the training "
+                  "file(s) (e.g. %s) instead of the directory",
+                  p.c_str(), name, (fs::path(p) / (std::string(name) == "heldout.tok" ? "train.tok" : "train.sft")).string().c_str());
+  }
+  if (heldout_paths.empty()) return;
+  const auto train = fingerprint_files(expand_data_paths(train_paths));
+  const auto held = fingerprint_files(expand_data_paths(heldout_paths));
+  for (const auto& t : train)
+    for (const auto& h : held) {
+      std::error_code ec;
+      LLADA_CHECK(!fs::equivalent(t.path, h.path, ec),
+                  "data: %s is both training and held-out data", t.path.c_str());
+      LLADA_CHECK(!(t.bytes == h.bytes && t.checksum == h.checksum),
+                  "data: training file %s and held-out file %s hold the same data", t.path.c_str(),
+                  h.path.c_str());
+    }
+}
+
 namespace {
 
 class ShardSource : public DataSource {

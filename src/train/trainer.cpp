@@ -19,7 +19,9 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/data_source.h"
+#include "train/interrupt.h"
 #include "train/objective.h"
+#include "train/run_dir.h"
 
 namespace llada::train {
 
@@ -32,6 +34,32 @@ namespace {
 constexpr uint64_t kNoiseStream = 0x6e6f697365ull;  // masking noise
 constexpr uint64_t kDataStream = 0x64617461ull;     // data order
 constexpr uint64_t kEvalSeed = 0x4556414cull;       // held-out noise: fixed for every evaluation
+
+// Bytes a training run of this model needs: f32 weights, gradients and two AdamW moments, and the
+// activations the backward keeps (per layer: the residual, norms, q/k/v, attention probabilities,
+// the FFN's three hidden arrays; then the logits of every row).
+double training_bytes(const ModelConfig& c, const TrainConfig& cfg) {
+  const double P = double(c.n_params());
+  const double N = double(cfg.batch_size) * double(cfg.seq_len);
+  const double C = double(c.d_model), KV = double(c.kv_dim()), F = double(c.mlp_hidden_size);
+  const double per_layer = N * (8 * C + 2 * KV + 3 * F) +
+                           double(cfg.batch_size) * double(c.n_heads) * double(cfg.seq_len) * double(cfg.seq_len);
+  const double scratch = N * (6 * C + 2 * KV + 3 * F);
+  const double acts = double(c.n_layers) * per_layer + scratch + N * double(c.embedding_size) + 3 * N * C;
+  return 4.0 * (4.0 * P + acts);
+}
+
+void check_fits_in_memory(const ModelConfig& c, const TrainConfig& cfg) {
+  const double need_mb = training_bytes(c, cfg) / (1024.0 * 1024.0);
+  const double avail_mb = available_memory_mb();
+  LLADA_CHECK(avail_mb <= 0 || need_mb <= avail_mb,
+              "the model does not fit in memory: %.4g parameters need about %.0f MB for training "
+              "(f32 weights, gradients and AdamW moments: %.0f MB; activations at batch %lld x %lld: "
+              "%.0f MB), and %.0f MB are available",
+              double(c.n_params()), need_mb, 16.0 * double(c.n_params()) / (1024.0 * 1024.0),
+              (long long)cfg.batch_size, (long long)cfg.seq_len,
+              need_mb - 16.0 * double(c.n_params()) / (1024.0 * 1024.0), avail_mb);
+}
 
 // A new model from model.config, with the tokenizer filling what the config leaves out.
 Model new_model(const TrainConfig& cfg, const Tokenizer* tok) {
@@ -57,6 +85,7 @@ Model new_model(const TrainConfig& cfg, const Tokenizer* tok) {
   if (!mj.contains("model_type")) mj["model_type"] = "llada";
   Model m;
   m.cfg = ModelConfig::from_json(mj, "training configuration model.config");
+  check_fits_in_memory(m.cfg, cfg);
   m.w = Weights::allocate(m.cfg, DType::F32);
   init_weights(m.w, m.cfg, cfg.seed, float(cfg.init_std));
   return m;
@@ -173,7 +202,19 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
   cfg.schedule.total_steps = cfg.steps;
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   if (!cfg.progress) Progress::set_enabled(false);
-  make_dirs(cfg.out);
+  check_disjoint_data(cfg.train_data, cfg.heldout_data);
+  LLADA_CHECK(!cfg.out.empty(), "training configuration: no run directory (\"out\" or --out)");
+  RunDirectory run_dir(cfg.out);
+  if (!ro.resume && run_dir.holds_run()) {
+    LLADA_CHECK(ro.force,
+                "--out %s holds an earlier run (metrics.jsonl, checkpoints or final/): pass --resume to "
+                "continue it or --force to replace it",
+                cfg.out.c_str());
+    run_dir.clear_run();
+    std::fprintf(stderr, "--force: removed the earlier run in %s\n", cfg.out.c_str());
+  }
+  if (const int n = run_dir.remove_partial_checkpoints())
+    std::fprintf(stderr, "removed %d half-written checkpoint folder(s) of a killed run in %s\n", n, cfg.out.c_str());
 
   // Tokenizer: the configured one, else the one beside init_from (copied into every checkpoint).
   std::optional<Tokenizer> tok;
@@ -202,6 +243,16 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
                   "--resume: field %s differs from the checkpoint's configuration (%s): %s vs %s", k,
                   ck.c_str(), st.config.contains(k) ? st.config[k].dump().c_str() : "missing",
                   cfg.to_json()[k].dump().c_str());
+    if (st.step >= cfg.steps) {
+      std::fprintf(stderr, "nothing to do: the run in %s has already done %lld of %lld steps (raise --steps to "
+                   "train on)\n", cfg.out.c_str(), (long long)st.step, (long long)cfg.steps);
+      TrainResult done;
+      done.steps_done = st.step;
+      done.nothing_to_do = true;
+      const fs::path final_dir = fs::path(cfg.out) / "final";
+      if (fs::exists(final_dir)) done.final_dir = final_dir.string();
+      return done;
+    }
     noise.set_state(st.noise_rng);
     data->set_state(st.data_state);
     truncate_metrics(metrics_path, st.step);
@@ -219,7 +270,12 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
     fs::remove(metrics_path, ec);
   }
   check_model_fits(model, cfg);
+  if (!cfg.init_from.empty() && !ro.resume) check_fits_in_memory(model.cfg, cfg);
   st.config = cfg.to_json();
+  st.config["data_fingerprints"] = {
+      {"train", fingerprints_json(fingerprint_files(expand_data_paths(cfg.train_data)))},
+      {"heldout", cfg.heldout_data.empty() ? json::array()
+                                           : fingerprints_json(fingerprint_files(expand_data_paths(cfg.heldout_data)))}};
   write_file_atomic((fs::path(cfg.out) / "config.json").string(), st.config.dump(2) + "\n");
   data->check_vocab(model.cfg.vocab_size);
 
@@ -232,7 +288,10 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
 
   TrainResult res;
-  Progress bar("train", cfg.steps, "step");
+  Progress bar("train", cfg.steps, "step", st.step);
+  const bool log_lines = !Progress::enabled();  // no bar (not a terminal, --no-progress): log lines
+  InterruptGuard interrupt;
+  const int64_t first_step = st.step;
   const double t0 = now_seconds();
   double interval_loss = 0, interval_t = t0;
   int64_t interval_steps = 0, interval_tokens = 0, session_tokens = 0, session_steps = 0;
@@ -275,7 +334,9 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
 
     const double now = now_seconds();
     const double tok_s = double(session_tokens) / std::max(1e-9, now - t0);
-    bar.update(st.step, strformat("loss %.4f  %s tok/s", loss, human_rate(tok_s).c_str()));
+    bar.update(st.step, strformat("loss %.4f%s  %s tok/s", loss,
+                                  res.last_eval_loss >= 0 ? strformat("  held-out %.4f", res.last_eval_loss).c_str() : "",
+                                  human_rate(tok_s).c_str()));
     if (st.step % cfg.log_every == 0 || st.step == cfg.steps) {
       res.last_loss = interval_loss / double(interval_steps);
       json line = {{"step", st.step},
@@ -287,6 +348,14 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
                    {"elapsed_s", st.elapsed_s + (now - t0)}};
       std::fprintf(metrics, "%s\n", line.dump().c_str());
       std::fflush(metrics);
+      if (log_lines) {
+        const double rate = double(session_steps) / std::max(1e-9, now - t0);
+        const double eta = rate > 0 ? double(cfg.steps - st.step) / rate : 0;
+        std::fprintf(stderr, "step %lld/%lld  loss %.4f%s  %s tok/s  elapsed %.0f s  ETA %.0f s\n",
+                     (long long)st.step, (long long)cfg.steps, res.last_loss,
+                     res.last_eval_loss >= 0 ? strformat("  held-out %.4f", res.last_eval_loss).c_str() : "",
+                     human_rate(tok_s).c_str(), now - t0, eta);
+      }
       interval_loss = 0;
       interval_steps = 0;
       interval_tokens = 0;
@@ -299,7 +368,8 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
       std::fprintf(metrics, "%s\n", json({{"step", st.step}, {"eval_loss", res.last_eval_loss}}).dump().c_str());
       std::fflush(metrics);
     }
-    if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || last) {
+    const bool stop = interrupt.requested() && !last;
+    if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || last || stop) {
       st.noise_rng = noise.state();
       st.data_state = data->state();
       const double t_ck = now_seconds();
@@ -307,7 +377,18 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
       save_checkpoint(cfg.out, model, opt, st, tok ? &*tok : nullptr, cfg.keep_checkpoints);
       st.elapsed_s -= t_ck - t0;
     }
+    if (stop) {
+      bar.finish(strformat("interrupted at step %lld", (long long)st.step));
+      std::fprintf(stderr, "stopped by signal %d at step %lld: checkpoint written; continue with --resume\n",
+                   interrupt.signal(), (long long)st.step);
+      res.interrupted = true;
+      res.steps_done = st.step;
+      res.seconds = now_seconds() - t0;
+      res.tokens_per_s = double(session_tokens) / std::max(1e-9, res.seconds);
+      return res;
+    }
   }
+  (void)first_step;
   bar.finish(strformat("loss %.4f", res.last_loss));
   res.seconds = now_seconds() - t0;
   res.tokens_per_s = double(session_tokens) / std::max(1e-9, res.seconds);

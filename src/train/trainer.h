@@ -7,7 +7,9 @@
 //                       interval and {"step","eval_loss"} per evaluation
 //   step-N/, latest     checkpoints (checkpoint.h)
 //   final/              the trained model (cfg.save_dtype) with its tokenizer
-//   config.json         the resolved training configuration
+//   config.json         the resolved training configuration, with the data files' fingerprints
+//   .lock               held by the running trainer (run_dir.h: one process per directory, no
+//                       silent overwrite of an earlier run)
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -25,10 +27,13 @@ struct TrainResult {
   double tokens_per_s = 0;     // this session
   double seconds = 0;          // this session's wall time
   std::string final_dir;       // "" when stopped early
+  bool interrupted = false;    // stopped by SIGINT/SIGTERM after writing a checkpoint
+  bool nothing_to_do = false;  // --resume of a run that had already reached cfg.steps
 };
 
 struct RunOptions {
   bool resume = false;         // continue from cfg.out/latest (error if there is none)
+  bool force = false;          // replace an earlier run in cfg.out (otherwise that is an error)
   // Stop after this many optimizer steps in this session, writing nothing more (simulates a kill
   // for the resume test). -1: run to cfg.steps.
   int64_t stop_after = -1;
