@@ -8,8 +8,9 @@
                                  hash(author, title) is in the 90% training split and that share no line
                                  with a famous collection.
   data/eval/poems_heldout.jsonl  the same questions from the other 10% (never in any SFT set).
-  data/eval/reversal.jsonl       adjacent line pairs of famous Tang poems (唐诗三百首 / tang300 / 千家诗),
-                                 both directions: the reversal-curse test (spec section 6).
+  data/eval/reversal.jsonl       adjacent line pairs of every famous collection (唐诗三百首 / tang300 /
+                                 千家诗, 宋词三百首, 诗经, 楚辞, 论语, 孟子), both directions: the
+                                 reversal-curse test (spec section 6); "source" names the collection.
   data/pretrain/famous_tang.txt  the distinct famous Tang poems alone (唐诗三百首 in two editions, tang300,
                                  千家诗), the same document format: the small corpus of the training
                                  investigation (docs/experiments.md).
@@ -255,22 +256,43 @@ def main():
     write_jsonl(outs[1], train)
     write_jsonl(outs[2], heldout)
 
-    # Reversal test: adjacent lines of famous Tang poems, in both directions, unique answers only.
+    # Reversal test: adjacent lines of every famous collection (the famous Tang poems, 宋词三百首, 诗经,
+    # 楚辞, 论语, 孟子), in both directions, unique answers only. A line must be pre-training text: the
+    # general corpus or the famous collections themselves (famous.txt, which the reversal
+    # experiment's pre-training mix repeats). Uniqueness is judged over both.
+    seen_lines = corpus_lines | set(l for r in famous_all for l in r["lines"])
+    corpus_keys = set("".join(r["lines"]) for r in corpus)
+    for r in famous_all:
+        if "".join(r["lines"]) in corpus_keys:
+            continue  # its line pairs are counted already
+        ls = r["lines"]
+        for a, b in zip(ls, ls[1:]):
+            nexts[a].add(b)
+            prevs[b].add(a)
+    sft_lines = set()
+    for q in train:
+        m = re.match(r"^(.*)的[上下]一句是什么？", q["prompt"])
+        if m:
+            sft_lines.update((m.group(1), q["response"]))
     rev, seen = [], set()
-    for r in groups["famous"]:
+    for r in famous_all:
         ls = r["lines"]
         for a, b in zip(ls, ls[1:]):
             if (a, b) in seen or not (question_ok(a) and question_ok(b)):
                 continue
-            if a not in corpus_lines or b not in corpus_lines:
+            if a not in seen_lines or b not in seen_lines:
                 continue
             if len(nexts[a]) != 1 or len(prevs[b]) != 1:
                 continue
+            if a in sft_lines or b in sft_lines:
+                continue  # a short (3-character) famous line that an SFT question also uses
             seen.add((a, b))
             meta = {"author": r["author"], "title": r["title"], "source": r["source"]}
             rev.append(dict(prompt=NEXT_Q.format(line=a), response=b, direction="forward", **meta))
             rev.append(dict(prompt=PREV_Q.format(line=b), response=a, direction="backward", **meta))
     stats["reversal_pairs"] = len(seen)
+    for src, n in sorted(collections.Counter(q["source"] for q in rev if q["direction"] == "forward").items()):
+        stats["reversal_pairs_%s" % src] = n
     write_jsonl(outs[3], rev)
 
     # Sanity numbers comparable with spec/data.md (Tang quatrains: 4 lines, all 5 or all 7 characters).
