@@ -16,18 +16,9 @@ void validate_autoregressive(const std::vector<std::vector<int32_t>>& prompts, c
               "the model has no valid eos_token_id (got %d, vocab %lld)", sp.eos, (long long)sp.vocab);
   LLADA_CHECK(o.gen_length > 0, "--gen-length must be positive, got %lld", (long long)o.gen_length);
   LLADA_CHECK(o.temperature >= 0, "--temperature must be >= 0, got %g", o.temperature);
-  size_t P = 0;
-  for (size_t b = 0; b < prompts.size(); ++b) {
+  for (size_t b = 0; b < prompts.size(); ++b)
     LLADA_CHECK(!prompts[b].empty(), "prompt %zu is empty: an autoregressive model needs at least one token", b);
-    P = std::max(P, prompts[b].size());
-    for (size_t i = 0; i < prompts[b].size(); ++i)
-      LLADA_CHECK(prompts[b][i] >= 0 && prompts[b][i] < sp.vocab,
-                  "prompt %zu: token %zu = %d is outside the vocabulary [0, %lld)", b, i, prompts[b][i],
-                  (long long)sp.vocab);
-  }
-  LLADA_CHECK(sp.max_len <= 0 || int64_t(P) + o.gen_length <= sp.max_len,
-              "prompt (%zu tokens) + --gen-length %lld exceeds the model's max_sequence_length %lld", P,
-              (long long)o.gen_length, (long long)sp.max_len);
+  check_prompts(prompts, sp, o.gen_length, /*mask_allowed=*/true);  // a causal model reads it as a token
 }
 
 GenerateResult generate_autoregressive(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
@@ -67,6 +58,10 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
   GenerateResult res;
   res.tokens.assign(size_t(B), std::vector<int32_t>(size_t(G), sp.eos));
   double model_s = 0;
+  std::vector<int32_t> prompt_ids(size_t(B * P));
+  for (int64_t b = 0; b < B; ++b)
+    std::copy(x.begin() + b * T, x.begin() + b * T + P, prompt_ids.begin() + b * P);
+  for (int64_t b = 0; b < B; ++b) rows[size_t(b)] = int32_t(b * P + P - 1);
   for (int64_t s = 0; s < G; ++s) {
     // Call 0 runs the whole prompt (filling the cache) and reads its last position; call s > 0 runs
     // the token chosen at s-1, at position P+s-1.
@@ -76,41 +71,25 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
     a.cache = &cache;
     a.key_mask = key_mask.data();
     if (s == 0) {
-      std::vector<int32_t> prompt_ids(size_t(B * P));
-      for (int64_t b = 0; b < B; ++b)
-        std::copy(x.begin() + b * T, x.begin() + b * T + P, prompt_ids.begin() + b * P);
-      for (int64_t b = 0; b < B; ++b) rows[size_t(b)] = int32_t(b * P + P - 1);
       a.T = P;
-      a.pos0 = 0;
       a.ids = prompt_ids.data();
       a.rows = rows.data();
       a.n_rows = B;
-      const double t0 = now_seconds();
-      const float* logits = model_forward(m, a, ws);
-      model_s += now_seconds() - t0;
-      ++res.stats.nfe;
-      res.stats.rows += B;
-      for (int64_t b = 0; b < B; ++b) {
-        std::copy(logits + b * m.cfg.embedding_size, logits + (b + 1) * m.cfg.embedding_size, row.begin());
-        const Prediction pr = predict_row(row.data(), rule, rng);
-        x[size_t(b * T + P)] = pr.token;
-      }
     } else {
       for (int64_t b = 0; b < B; ++b) step_ids[size_t(b)] = x[size_t(b * T + P + s - 1)];
       a.T = 1;
       a.pos0 = P + s - 1;
       a.ids = step_ids.data();
-      const double t0 = now_seconds();
-      const float* logits = model_forward(m, a, ws);
-      model_s += now_seconds() - t0;
-      ++res.stats.nfe;
-      res.stats.rows += B;
-      for (int64_t b = 0; b < B; ++b) {
-        if (stopped[size_t(b)]) continue;
-        std::copy(logits + b * m.cfg.embedding_size, logits + (b + 1) * m.cfg.embedding_size, row.begin());
-        const Prediction pr = predict_row(row.data(), rule, rng);
-        x[size_t(b * T + P + s)] = pr.token;
-      }
+    }
+    const double t0 = now_seconds();
+    const float* logits = model_forward(m, a, ws);
+    model_s += now_seconds() - t0;
+    ++res.stats.nfe;
+    res.stats.rows += B;
+    for (int64_t b = 0; b < B; ++b) {
+      if (stopped[size_t(b)]) continue;
+      std::copy(logits + b * m.cfg.embedding_size, logits + (b + 1) * m.cfg.embedding_size, row.begin());
+      x[size_t(b * T + P + s)] = predict_row(row.data(), rule, rng).token;
     }
     bool all = true;
     for (int64_t b = 0; b < B; ++b) {

@@ -38,6 +38,12 @@ void validate(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds
   LLADA_CHECK(o.threshold >= 0, "--threshold must be >= 0, got %g", o.threshold);
   LLADA_CHECK(o.factor >= 0, "--factor must be >= 0, got %g", o.factor);
   LLADA_CHECK(!(o.threshold > 0 && o.factor > 0), "--threshold and --factor are exclusive");
+  check_prompts(prompts, sp, o.gen_length, o.infill);
+}
+
+void check_prompts(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds& sp,
+                   int64_t gen_length, bool mask_allowed) {
+  LLADA_CHECK(!prompts.empty(), "no prompts to generate from");
   size_t P = 0;
   for (size_t b = 0; b < prompts.size(); ++b) {
     P = std::max(P, prompts[b].size());
@@ -45,14 +51,14 @@ void validate(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds
       const int32_t id = prompts[b][i];
       LLADA_CHECK(id >= 0 && id < sp.vocab, "prompt %zu: token %zu = %d is outside the vocabulary [0, %lld)",
                   b, i, id, (long long)sp.vocab);
-      LLADA_CHECK(o.infill || id != sp.mask,
+      LLADA_CHECK(mask_allowed || id != sp.mask,
                   "prompt %zu: token %zu is the mask id %d (pass --infill to fill masks inside the prompt)",
                   b, i, id);
     }
   }
-  LLADA_CHECK(sp.max_len <= 0 || int64_t(P) + o.gen_length <= sp.max_len,
+  LLADA_CHECK(sp.max_len <= 0 || int64_t(P) + gen_length <= sp.max_len,
               "prompt (%zu tokens) + --gen-length %lld exceeds the model's max_sequence_length %lld", P,
-              (long long)o.gen_length, (long long)sp.max_len);
+              (long long)gen_length, (long long)sp.max_len);
 }
 
 namespace {

@@ -46,6 +46,11 @@ struct GenerateResult {
   GenerateStats stats;
 };
 
+// The checks every decoder makes of its prompts: at least one; every id in [0, vocab); the mask id
+// only where `mask_allowed` (--infill); prompt + gen_length within the model's max_len.
+void check_prompts(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds& sp,
+                   int64_t gen_length, bool mask_allowed);
+
 // Checks the options and prompts (errors name the CLI flag at fault) without generating.
 void validate(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds& sp,
               const GenerateOptions& o);

@@ -78,8 +78,7 @@ cli::Registration reg("chat", "Multi-turn chat on the terminal (LLaDA, or a caus
   app.add_flag("--stats", a->stats, "print timing after each answer");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   return [a, &app]() -> int {
-    for (const CLI::Option* opt : app.get_options())
-      if (opt->count() > 0) a->given.push_back(opt->get_name());
+    a->given = cli::given_flags(app);
     return run_chat(*a);
   };
 });

@@ -193,8 +193,7 @@ cli::Registration reg("generate", "Generate text: reverse diffusion (LLaDA), or 
   app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   return [a, &app]() -> int {
-    for (const CLI::Option* opt : app.get_options())
-      if (opt->count() > 0) a->given.push_back(opt->get_name());
+    a->given = cli::given_flags(app);
     return run_generate(*a);
   };
 });

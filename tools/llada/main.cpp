@@ -12,6 +12,13 @@ std::vector<Command>& registry() {
   return r;
 }
 
+std::vector<std::string> given_flags(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* opt : app.get_options())
+    if (opt->count() > 0) out.push_back(opt->get_name());
+  return out;
+}
+
 std::vector<int32_t> parse_int_list(const std::string& s, const std::string& flag) {
   std::vector<int32_t> out;
   size_t i = 0;
