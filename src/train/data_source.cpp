@@ -37,6 +37,14 @@ std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths
   return out;
 }
 
+namespace {
+
+struct DataFingerprint {
+  std::string path;
+  uint64_t bytes = 0;
+  uint64_t checksum = 0;
+};
+
 std::vector<DataFingerprint> fingerprint_files(const std::vector<std::string>& files) {
   std::vector<DataFingerprint> out;
   for (const std::string& f : files) {
@@ -58,7 +66,9 @@ json fingerprints_json(const std::vector<DataFingerprint>& f) {
   return a;
 }
 
-void check_disjoint_data(const std::vector<std::string>& train_paths,
+}  // namespace
+
+json check_disjoint_data(const std::vector<std::string>& train_paths,
                          const std::vector<std::string>& heldout_paths) {
   for (const std::string& p : train_paths) {
     if (!fs::is_directory(p)) continue;
@@ -69,9 +79,9 @@ void check_disjoint_data(const std::vector<std::string>& train_paths,
                   "file(s) (e.g. %s) instead of the directory",
                   p.c_str(), name, (fs::path(p) / (std::string(name) == "heldout.tok" ? "train.tok" : "train.sft")).string().c_str());
   }
-  if (heldout_paths.empty()) return;
   const auto train = fingerprint_files(expand_data_paths(train_paths));
-  const auto held = fingerprint_files(expand_data_paths(heldout_paths));
+  const auto held = heldout_paths.empty() ? std::vector<DataFingerprint>{}
+                                          : fingerprint_files(expand_data_paths(heldout_paths));
   for (const auto& t : train)
     for (const auto& h : held) {
       std::error_code ec;
@@ -81,6 +91,7 @@ void check_disjoint_data(const std::vector<std::string>& train_paths,
                   "data: training file %s and held-out file %s hold the same data", t.path.c_str(),
                   h.path.c_str());
     }
+  return {{"train", fingerprints_json(train)}, {"heldout", fingerprints_json(held)}};
 }
 
 namespace {

@@ -38,20 +38,12 @@ std::unique_ptr<DataSource> open_data_source(const TrainConfig& cfg, const std::
 // Expands directories into their *.tok/*.bin files; errors name a missing path or an empty directory.
 std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths);
 
-// A data file's identity, recorded in every run so a result can be traced to its data: the size
-// and a checksum of the 64-byte header (which holds the checksum of the whole body).
-struct DataFingerprint {
-  std::string path;
-  uint64_t bytes = 0;
-  uint64_t checksum = 0;
-};
-std::vector<DataFingerprint> fingerprint_files(const std::vector<std::string>& files);
-nlohmann::json fingerprints_json(const std::vector<DataFingerprint>& f);
-
 // Training data must never overlap the held-out data. Refused, naming both files: the same file on
 // both sides, two files with the same content, and a training directory that holds the held-out
-// split `llada prepare --heldout-fraction` writes (heldout.tok / heldout.sft).
-void check_disjoint_data(const std::vector<std::string>& train_paths,
-                         const std::vector<std::string>& heldout_paths);
+// split `llada prepare --heldout-fraction` writes (heldout.tok / heldout.sft). Returns the
+// fingerprints of both sides for the run's record: {"train": [...], "heldout": [...]}, each file's
+// path, size and a checksum of its 64-byte header (which holds the checksum of the whole body).
+nlohmann::json check_disjoint_data(const std::vector<std::string>& train_paths,
+                                   const std::vector<std::string>& heldout_paths);
 
 }  // namespace llada::train

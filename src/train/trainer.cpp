@@ -202,7 +202,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
   cfg.schedule.total_steps = cfg.steps;
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   if (!cfg.progress) Progress::set_enabled(false);
-  check_disjoint_data(cfg.train_data, cfg.heldout_data);
+  const json data_fingerprints = check_disjoint_data(cfg.train_data, cfg.heldout_data);
   LLADA_CHECK(!cfg.out.empty(), "training configuration: no run directory (\"out\" or --out)");
   RunDirectory run_dir(cfg.out);
   if (!ro.resume && run_dir.holds_run()) {
@@ -272,10 +272,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
   check_model_fits(model, cfg);
   if (!cfg.init_from.empty() && !ro.resume) check_fits_in_memory(model.cfg, cfg);
   st.config = cfg.to_json();
-  st.config["data_fingerprints"] = {
-      {"train", fingerprints_json(fingerprint_files(expand_data_paths(cfg.train_data)))},
-      {"heldout", cfg.heldout_data.empty() ? json::array()
-                                           : fingerprints_json(fingerprint_files(expand_data_paths(cfg.heldout_data)))}};
+  st.config["data_fingerprints"] = data_fingerprints;
   write_file_atomic((fs::path(cfg.out) / "config.json").string(), st.config.dump(2) + "\n");
   data->check_vocab(model.cfg.vocab_size);
 
@@ -291,7 +288,6 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
   Progress bar("train", cfg.steps, "step", st.step);
   const bool log_lines = !Progress::enabled();  // no bar (not a terminal, --no-progress): log lines
   InterruptGuard interrupt;
-  const int64_t first_step = st.step;
   const double t0 = now_seconds();
   double interval_loss = 0, interval_t = t0;
   int64_t interval_steps = 0, interval_tokens = 0, session_tokens = 0, session_steps = 0;
@@ -388,7 +384,6 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
       return res;
     }
   }
-  (void)first_step;
   bar.finish(strformat("loss %.4f", res.last_loss));
   res.seconds = now_seconds() - t0;
   res.tokens_per_s = double(session_tokens) / std::max(1e-9, res.seconds);
