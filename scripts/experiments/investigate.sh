@@ -28,7 +28,7 @@ t0=$(date +%s); "$LLADA" train --config c_diff.json --no-progress; t1=$(date +%s
 "$LLADA" train --config c_ar.json --no-progress; t2=$(date +%s)
 torchpy "$ROOT/tests/reference/train_torch.py" --init init_diffusion --train shards/train.tok \
   --heldout shards/heldout.tok --out t_diff --objective diffusion --steps "$STEPS" --lr "$LR" \
-  --schedule cosine --warmup $(( STEPS / 8 + 1 )) --log-every $(( STEPS / 40 > 0 ? STEPS / 40 : 1 )) \
+  --schedule cosine --warmup $(( STEPS / 8 > 0 ? STEPS / 8 : 1 )) --log-every $(( STEPS / 40 > 0 ? STEPS / 40 : 1 )) \
   --eval-every $(( STEPS / 4 > 0 ? STEPS / 4 : 1 ))
 t3=$(date +%s)
 echo "{\"c_diff_s\": $((t1 - t0)), \"c_ar_s\": $((t2 - t1)), \"t_diff_s\": $((t3 - t2))}" > wall.json

@@ -21,12 +21,12 @@ EVAL_DOCS=${EVAL_DOCS:-200}
 mkdir -p "$OUT"
 cd "$OUT"
 [[ -d init_diffusion ]] || investigation_setup "$CORPUS"
-run() {  # objective init out steps ckpt
-  investigation_config "$1" "$2" "$3" "$4" "$LR" constant "$5" > "$3.json"
+run() {  # objective init out steps ckpt eval_every
+  investigation_config "$1" "$2" "$3" "$4" "$LR" constant "$5" "$6" > "$3.json"
   if [[ -f "$3/latest" ]]; then "$LLADA" train --config "$3.json" --resume --no-progress
   else "$LLADA" train --config "$3.json" --no-progress; fi
 }
-run diffusion init_diffusion long_diff "$DIFF_STEPS" "$CKPT"
-run ar init_ar long_ar "$AR_STEPS" "$AR_CKPT"
+run diffusion init_diffusion long_diff "$DIFF_STEPS" "$CKPT" $(( CKPT / 2 > 0 ? CKPT / 2 : 1 ))
+run ar init_ar long_ar "$AR_STEPS" "$AR_CKPT" "$AR_CKPT"
 torchpy "$ROOT/scripts/experiments/memorisation_curve.py" --shard shards/train.tok --docs "$EVAL_DOCS" \
   --jsonl memorisation.jsonl --out memorisation.png long_diff long_ar

@@ -3,9 +3,11 @@
 as a table (JSON lines) and a PNG.
 
 usage: memorisation_curve.py --shard train.tok --out curve.png RUN_DIR [RUN_DIR ...]
-                             [--docs 200] [--mask-rate 0] [--jsonl out.jsonl]
-Each RUN_DIR is a `llada train` run directory: its step-N checkpoints (and final/) are probed; the
-x axis is epochs = tokens seen / training tokens, read from the run's trainer state and the shard.
+                             [--docs 200] [--mask-rate 0] [--jsonl out.jsonl] [--from-jsonl in.jsonl]
+Each RUN_DIR is a `llada train` run directory: its step-N checkpoints are probed; the x axis is
+epochs = tokens seen / training tokens, read from the run's trainer state and the shard. The right
+panel is each run's held-out loss (its metrics.jsonl) on the same axis. --from-jsonl redraws from a
+table written earlier instead of probing again.
 """
 import argparse
 import json
@@ -40,10 +42,11 @@ def main():
     ap.add_argument("--docs", type=int, default=200)
     ap.add_argument("--mask-rate", type=float, default=0.0)
     ap.add_argument("--jsonl")
+    ap.add_argument("--from-jsonl")
     a = ap.parse_args()
     n_tokens = len(read_token_shard(a.shard)[0])
-    rows = []
-    for run in a.runs:
+    rows = [json.loads(l) for l in open(a.from_jsonl)] if a.from_jsonl else []
+    for run in [] if a.from_jsonl else a.runs:
         for step, tokens, path in checkpoints(run):
             res = subprocess.run([sys.executable, os.path.join(HERE, "fill_eval.py"), "--json", "--docs",
                                   str(a.docs), "--mask-rate", str(a.mask_rate), "--shard", a.shard,
@@ -56,16 +59,32 @@ def main():
         with open(a.jsonl, "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for run in dict.fromkeys(r["run"] for r in rows):
-        pts = [(r["epochs"], 100 * r["accuracy"]) for r in rows if r["run"] == run]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, label=run)
-    ax.set_xlabel("epochs over the training poems")
+    fig, (ax, hx) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=120)
+    for run_dir in a.runs:
+        run = os.path.basename(os.path.normpath(run_dir))
+        mine = [r for r in rows if r["run"] == run]
+        if not mine:
+            continue
+        ax.plot([r["epochs"] for r in mine], [100 * r["accuracy"] for r in mine], marker="o", ms=3, label=run)
+        epochs_per_step = mine[0]["epochs"] / mine[0]["step"]
+        held = {}
+        with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+            for line in f:
+                rec = json.loads(line)
+                if "eval_loss" in rec:
+                    held[rec["step"]] = rec["eval_loss"]
+        pts = sorted(held.items())
+        hx.plot([s * epochs_per_step for s, _ in pts], [v for _, v in pts], marker="o", ms=3, label=run)
+    ax.set_xlabel("epochs over the training documents")
     ax.set_ylabel("hidden character recalled (%)")
     ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("memorisation: one hidden character of a training poem")
+    ax.set_title("memorisation: one hidden character of a training document")
+    hx.set_xlabel("epochs")
+    hx.set_ylabel("held-out loss, nats/token (diffusion: the bound)")
+    hx.set_title("held-out loss (fixed noise)")
+    for x in (ax, hx):
+        x.grid(alpha=0.3)
+        x.legend()
     fig.tight_layout()
     fig.savefig(a.out)
     print(f"wrote {a.out}")
