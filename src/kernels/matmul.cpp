@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/sys.h"
 #include "kernels/cpu/bf16_convert.h"
+#include "kernels/cpu/gemm_amx.h"
 
 namespace llada::kernels {
 namespace {
@@ -155,8 +156,10 @@ void check_operand(const Operand& x, const char* name, int64_t rows, int64_t col
 
 }  // namespace
 
-void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
-          int64_t ldc, float beta) {
+namespace {
+
+void gemm_impl(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
+               int64_t ldc, float beta, bool bf16) {
   LLADA_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative shape M=%lld N=%lld K=%lld", (long long)M,
               (long long)N, (long long)K);
   if (M == 0 || N == 0) return;
@@ -165,9 +168,10 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
   check_operand(A, "A", M, K);
   check_operand(B, "B", K, N);
 
+  if (bf16 && cpu::gemm_amx_usable()) return cpu::gemm_amx(M, N, K, A, B, C, ldc, beta);
+
   ThreadState& st = state();
   Operand a = A, b = B;
-  const bool bf16 = A.dtype == DType::BF16 || B.dtype == DType::BF16;
   if (bf16) {
     if (a.dtype == DType::F32) a = to_bf16(A, A.trans ? K : M, A.trans ? M : K, st.scratch_a);
     if (b.dtype == DType::F32) b = to_bf16(B, B.trans ? N : K, B.trans ? K : N, st.scratch_b);
@@ -204,6 +208,18 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
   e->c.set_data_handle(C);
   e->prim.execute(st.stream, e->args);
   st.stream.wait();
+}
+
+}  // namespace
+
+void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
+          int64_t ldc, float beta) {
+  gemm_impl(M, N, K, A, B, C, ldc, beta, A.dtype == DType::BF16 || B.dtype == DType::BF16);
+}
+
+void gemm_bf16(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
+               int64_t ldc, float beta) {
+  gemm_impl(M, N, K, A, B, C, ldc, beta, true);
 }
 
 const char* gemm_backend_name() {

@@ -11,7 +11,9 @@
 //
 // Precision: with any bf16 operand, both operands are multiplied in bf16 (f32 operands are rounded
 // to bf16 with round-to-nearest-even first) and products are accumulated in f32: this is the
-// avx512_bf16 fast path. f16 operands are not accepted (weights stored f16 are widened at load).
+// avx512_bf16 fast path, and on a CPU with AMX (Sapphire Rapids and later) it runs on the AMX
+// tiles (kernels/cpu/gemm_amx.h) instead of oneDNN. f16 operands are not accepted (weights stored
+// f16 are widened at load).
 #pragma once
 #include <cstdint>
 
@@ -28,6 +30,11 @@ struct Operand {
 
 void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C, int64_t ldc,
           float beta = 0.0f);
+
+// As gemm, but the products are bf16 even when both operands are f32 (both are rounded): the
+// matrix products of mixed-precision (bf16) training.
+void gemm_bf16(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
+               int64_t ldc, float beta = 0.0f);
 
 // Scalar reference (the spec): same contract, plain loops, f64-free f32 accumulation order.
 void gemm_ref(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,

@@ -49,6 +49,9 @@ struct AttnShape {
   int64_t q_bs, kv_bs;  // batch strides in floats
   int64_t q_pos0 = 0;   // absolute position of query row 0 (causal masking with a cache)
   bool causal = false;
+  // The score and value products (and the backward's four) with bf16-rounded inputs and f32
+  // accumulation (kernels::gemm_bf16): mixed-precision training. Softmax stays f32.
+  bool bf16_products = false;
 };
 // scratch: at least attention_scratch_floats(s) floats (per-thread score rows), caller-owned.
 int64_t attention_scratch_floats(const AttnShape& s);

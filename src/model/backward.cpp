@@ -11,14 +11,15 @@ namespace llada {
 
 namespace {
 
-// For y = x · Wᵀ (W stored [out, in]):  dx (+)= dy · W  and  dW += dyᵀ · x.
+// For y = x · Wᵀ (W stored [out, in]):  dx (+)= dy · W  and  dW += dyᵀ · x, with bf16 products
+// when the forward had them (ForwardArgs::matmul_dtype).
 void linear_backward(float* dx, float dx_beta, float* dW, const float* dy, const float* x,
-                     const Tensor& W, int64_t N) {
+                     const Tensor& W, int64_t N, DType products) {
   const int64_t out = W.shape[0], in = W.shape[1];
+  const auto gemm = products == DType::BF16 ? kernels::gemm_bf16 : kernels::gemm;
   if (dx)
-    kernels::gemm(N, in, out, {dy, DType::F32, out, false}, {W.data, W.dtype, in, false}, dx, in,
-                  dx_beta);
-  kernels::gemm(out, in, N, {dy, DType::F32, out, true}, {x, DType::F32, in, false}, dW, in, 1.0f);
+    gemm(N, in, out, {dy, DType::F32, out, false}, {W.data, W.dtype, in, false}, dx, in, dx_beta);
+  gemm(out, in, N, {dy, DType::F32, out, true}, {x, DType::F32, in, false}, dW, in, 1.0f);
 }
 
 void check_grads(const Weights& w, Weights& g) {
@@ -66,7 +67,7 @@ double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_
 
   // Head: logits = nf_rows · Whᵀ.
   Tensor& dhead = grads.head.empty() ? grads.wte : grads.head;
-  linear_backward(dnr, 0.0f, dhead.f32(), acts.logits, acts.nf_rows, w.lm_head(), R);
+  linear_backward(dnr, 0.0f, dhead.f32(), acts.logits, acts.nf_rows, w.lm_head(), R, a.matmul_dtype);
   std::memset(dn, 0, size_t(N * C) * 4);
   for (int64_t i = 0; i < R; ++i) {
     float* dst = dn + int64_t(a.rows[i]) * C;
@@ -76,25 +77,26 @@ double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_
   std::memset(dres, 0, size_t(N * C) * 4);
   kernels::rmsnorm_backward(dres, grads.ln_f.f32(), dn, acts.x_final, w.ln_f.f32(), acts.rstd_f, N, C);
 
-  kernels::AttnShape s{B, T, T, H, KVH, hd, T * C, T * KV, a.pos0, a.causal};
+  kernels::AttnShape s{B, T, T, H, KVH, hd, T * C, T * KV, a.pos0, a.causal,
+                       a.matmul_dtype == DType::BF16};
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
     const LayerWeights& lw = w.layers[size_t(l)];
     LayerWeights& lg = grads.layers[size_t(l)];
     const detail::LayerActs& L = acts.layers[size_t(l)];
     // x' = h + ff_out(act)
-    linear_backward(dact, 0.0f, lg.ff_out.f32(), dres, L.act, lw.ff_out, N);
+    linear_backward(dact, 0.0f, lg.ff_out.f32(), dres, L.act, lw.ff_out, N, a.matmul_dtype);
     kernels::swiglu_backward(dgate, dup, dact, L.gate, L.up, N * F);
-    linear_backward(dn, 0.0f, lg.ff_proj.f32(), dgate, L.n2, lw.ff_proj, N);
-    linear_backward(dn, 1.0f, lg.up_proj.f32(), dup, L.n2, lw.up_proj, N);
+    linear_backward(dn, 0.0f, lg.ff_proj.f32(), dgate, L.n2, lw.ff_proj, N, a.matmul_dtype);
+    linear_backward(dn, 1.0f, lg.up_proj.f32(), dup, L.n2, lw.up_proj, N, a.matmul_dtype);
     kernels::rmsnorm_backward(dres, lg.ff_norm.f32(), dn, L.h, lw.ff_norm.f32(), L.rstd2, N, C);
     // h = x + attn_out(att)
-    linear_backward(datt, 0.0f, lg.attn_out.f32(), dres, L.att, lw.attn_out, N);
+    linear_backward(datt, 0.0f, lg.attn_out.f32(), dres, L.att, lw.attn_out, N, a.matmul_dtype);
     kernels::attention_backward(dq, dk, dv, datt, L.probs, L.q, L.k, L.v, s, acts.attn_scratch);
     kernels::rope_backward(dq, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
     kernels::rope_backward(dk, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
-    linear_backward(dn, 0.0f, lg.q_proj.f32(), dq, L.n1, lw.q_proj, N);
-    linear_backward(dn, 1.0f, lg.k_proj.f32(), dk, L.n1, lw.k_proj, N);
-    linear_backward(dn, 1.0f, lg.v_proj.f32(), dv, L.n1, lw.v_proj, N);
+    linear_backward(dn, 0.0f, lg.q_proj.f32(), dq, L.n1, lw.q_proj, N, a.matmul_dtype);
+    linear_backward(dn, 1.0f, lg.k_proj.f32(), dk, L.n1, lw.k_proj, N, a.matmul_dtype);
+    linear_backward(dn, 1.0f, lg.v_proj.f32(), dv, L.n1, lw.v_proj, N, a.matmul_dtype);
     kernels::rmsnorm_backward(dres, lg.attn_norm.f32(), dn, L.x, lw.attn_norm.f32(), L.rstd1, N, C);
   }
   kernels::embedding_backward(grads.wte.f32(), dres, a.ids, N, C);

@@ -15,12 +15,15 @@ namespace detail {
 namespace {
 
 // Linear layer y[N,out] = beta*y + x[N,in] · Wᵀ with W stored [out, in] in its own dtype; through
-// the packed copy of W when the model has one (inference), else the general gemm.
+// the packed copy of W when the model has one (inference), else the general gemm (in bf16 when
+// the call asks for bf16 products: ForwardArgs::matmul_dtype).
 void linear(float* y, const float* x, const Tensor& W, const kernels::PackedMatrix* packed,
-            int64_t N, float beta = 0.0f) {
+            int64_t N, DType products, float beta = 0.0f) {
   const int64_t out = W.shape[0], in = W.shape[1];
   if (packed) return kernels::gemm_packed(N, x, in, *packed, y, out, beta);
-  kernels::gemm(N, out, in, {x, DType::F32, in, false}, {W.data, W.dtype, in, true}, y, out, beta);
+  const kernels::Operand X{x, DType::F32, in, false}, Wt{W.data, W.dtype, in, true};
+  if (products == DType::BF16) return kernels::gemm_bf16(N, out, in, X, Wt, y, out, beta);
+  kernels::gemm(N, out, in, X, Wt, y, out, beta);
 }
 
 template <typename Take>
@@ -167,8 +170,8 @@ const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace&
     const kernels::PackedProduct kv[] = {{&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
     kernels::gemm_packed_multi(N, L.n1, C, kv, 2);
   } else {
-    linear(L.k, L.n1, lw.k_proj, nullptr, N);
-    linear(L.v, L.n1, lw.v_proj, nullptr, N);
+    linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
+    linear(L.v, L.n1, lw.v_proj, nullptr, N, a.matmul_dtype);
   }
   kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
   const auto [k, v] = store_kv(a, L, l, KV, Tk);
@@ -178,7 +181,7 @@ const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace&
     std::memcpy(L.n2 + i * C, L.n1 + int64_t(sel[i]) * C, size_t(C) * 4);
     acts.row_pos[i] = acts.pos[sel[i]];
   }
-  linear(L.q, L.n2, lw.q_proj, pl ? &pl->q : nullptr, R);
+  linear(L.q, L.n2, lw.q_proj, pl ? &pl->q : nullptr, R, a.matmul_dtype);
   kernels::rope_forward(L.q, acts.row_pos, ws.rope_cos.data(), ws.rope_sin.data(), R, H, hd);
   // Attention, one call per run of rows from the same sequence (the samplers list rows by
   // sequence, so that is one call per sequence).
@@ -196,19 +199,19 @@ const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace&
   float* hs = acts.nf;
   for (int64_t i = 0; i < R; ++i)
     std::memcpy(hs + i * C, L.x + int64_t(sel[i]) * C, size_t(C) * 4);
-  linear(hs, L.att, lw.attn_out, pl ? &pl->o : nullptr, R, 1.0f);
+  linear(hs, L.att, lw.attn_out, pl ? &pl->o : nullptr, R, a.matmul_dtype, 1.0f);
   kernels::rmsnorm_forward(L.n2, L.rstd2, hs, lw.ff_norm.f32(), R, C, eps);
   if (pl) {
     const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
     kernels::gemm_packed_multi(R, L.n2, C, gate_up, 2);
   } else {
-    linear(L.gate, L.n2, lw.ff_proj, nullptr, R);
-    linear(L.up, L.n2, lw.up_proj, nullptr, R);
+    linear(L.gate, L.n2, lw.ff_proj, nullptr, R, a.matmul_dtype);
+    linear(L.up, L.n2, lw.up_proj, nullptr, R, a.matmul_dtype);
   }
   kernels::swiglu_forward(L.act, L.gate, L.up, R * F);
-  linear(hs, L.act, lw.ff_out, pl ? &pl->down : nullptr, R, 1.0f);
+  linear(hs, L.act, lw.ff_out, pl ? &pl->down : nullptr, R, a.matmul_dtype, 1.0f);
   kernels::rmsnorm_forward(acts.nf_rows, acts.rstd_f, hs, m.w.ln_f.f32(), R, C, eps);
-  linear(acts.logits, acts.nf_rows, m.w.lm_head(), P ? &P->head : nullptr, R);
+  linear(acts.logits, acts.nf_rows, m.w.lm_head(), P ? &P->head : nullptr, R, a.matmul_dtype);
   return acts.logits;
 }
 
@@ -227,7 +230,8 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
 
   kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
 
-  kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal};
+  kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal,
+                       a.matmul_dtype == DType::BF16};
   const PackedWeights* P = m.packed.get();
   // Only the wanted rows leave the last layer (the final norm and the head read nothing else), so
   // in inference the last layer computes every position's K and V but runs its queries, attention
@@ -246,9 +250,9 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
       const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
       kernels::gemm_packed_multi(N, L.n1, C, qkv, 3);
     } else {
-      linear(L.q, L.n1, lw.q_proj, nullptr, N);
-      linear(L.k, L.n1, lw.k_proj, nullptr, N);
-      linear(L.v, L.n1, lw.v_proj, nullptr, N);
+      linear(L.q, L.n1, lw.q_proj, nullptr, N, a.matmul_dtype);
+      linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
+      linear(L.v, L.n1, lw.v_proj, nullptr, N, a.matmul_dtype);
     }
     kernels::rope_forward(L.q, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
     kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
@@ -256,26 +260,26 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
     const auto [k, v] = store_kv(a, L, l, KV, Tk);
     kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
     if (L.h != L.x) std::memcpy(L.h, L.x, size_t(N * C) * 4);
-    linear(L.h, L.att, lw.attn_out, pl ? &pl->o : nullptr, N, 1.0f);  // h = x + attn_out(att)
+    linear(L.h, L.att, lw.attn_out, pl ? &pl->o : nullptr, N, a.matmul_dtype, 1.0f);  // h = x + attn_out(att)
     kernels::rmsnorm_forward(L.n2, L.rstd2, L.h, lw.ff_norm.f32(), N, C, eps);
     if (pl) {
       const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
       kernels::gemm_packed_multi(N, L.n2, C, gate_up, 2);
     } else {
-      linear(L.gate, L.n2, lw.ff_proj, nullptr, N);
-      linear(L.up, L.n2, lw.up_proj, nullptr, N);
+      linear(L.gate, L.n2, lw.ff_proj, nullptr, N, a.matmul_dtype);
+      linear(L.up, L.n2, lw.up_proj, nullptr, N, a.matmul_dtype);
     }
     kernels::swiglu_forward(L.act, L.gate, L.up, N * F);
     float* next = (l + 1 < c.n_layers) ? acts.layers[size_t(l + 1)].x : acts.x_final;
     if (next != L.h) std::memcpy(next, L.h, size_t(N * C) * 4);
-    linear(next, L.act, lw.ff_out, pl ? &pl->down : nullptr, N, 1.0f);  // x' = h + ff_out(act)
+    linear(next, L.act, lw.ff_out, pl ? &pl->down : nullptr, N, a.matmul_dtype, 1.0f);  // x' = h + ff_out(act)
   }
   kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
   if (a.rows) {
     for (int64_t i = 0; i < acts.R; ++i)
       std::memcpy(acts.nf_rows + i * C, acts.nf + int64_t(a.rows[i]) * C, size_t(C) * 4);
   }
-  linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R);
+  linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R, a.matmul_dtype);
   return acts.logits;
 }
 

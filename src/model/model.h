@@ -60,6 +60,12 @@ struct ForwardArgs {
   // Rows of logits wanted, flat indices b*T + t; null = all B*T rows in order.
   const int32_t* rows = nullptr;
   int64_t n_rows = 0;
+  // BF16: every matrix product (the linear layers, the head, attention's score and value
+  // products) takes bf16-rounded inputs with f32 accumulation, in the forward and the backward
+  // (mixed-precision training; kernels::gemm_bf16). The weights stay as they are (the trainer's
+  // f32 master copy); norms, softmax, the residual stream and the loss stay f32. Packed
+  // (inference) weights ignore it: they carry their own dtype.
+  DType matmul_dtype = DType::F32;
 };
 
 // Owns the activation memory for forward and backward; reuse one across calls so that steady

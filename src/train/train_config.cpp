@@ -50,7 +50,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
   check_keys(j,
              {"model", "tokenizer", "objective", "data", "seq_len", "batch_size", "grad_accum", "steps",
               "diffusion", "sft", "optim", "schedule", "seed", "threads", "out", "checkpoint_every",
-              "keep_checkpoints", "save_dtype", "eval_every", "eval_batches", "log_every", "progress",
+              "keep_checkpoints", "save_dtype", "precision", "eval_every", "eval_batches", "log_every", "progress",
               "comment"},
              src, "");
   TrainConfig c;
@@ -113,6 +113,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
                "schedule.");
     c.schedule = Schedule::from_json(j.at("schedule"), src);
   }
+  get(j, "precision", &c.precision, src, "");
   get(j, "seed", &c.seed, src, "");
   get(j, "threads", &c.threads, src, "");
   get(j, "out", &c.out, src, "");
@@ -159,6 +160,7 @@ json TrainConfig::to_json() const {
             {"grad_clip", grad_clip},
             {"decay_embeddings", adamw.decay_embeddings}}},
           {"schedule", schedule.to_json()},
+          {"precision", precision},
           {"seed", seed},
           {"threads", threads},
           {"out", out},
@@ -193,6 +195,8 @@ void TrainConfig::validate() const {
   LLADA_CHECK(adamw.weight_decay >= 0, "training configuration: optim.weight_decay must be >= 0");
   LLADA_CHECK(save_dtype == "bf16" || save_dtype == "f32",
               "training configuration: save_dtype must be bf16 or f32, found '%s'", save_dtype.c_str());
+  LLADA_CHECK(precision == "f32" || precision == "bf16",
+              "training configuration: precision must be f32 or bf16, found '%s'", precision.c_str());
   LLADA_CHECK(checkpoint_every >= 0 && eval_every >= 0 && log_every >= 1 && eval_batches >= 0,
               "training configuration: checkpoint_every/eval_every/eval_batches must be >= 0, log_every >= 1");
   Schedule s = schedule;

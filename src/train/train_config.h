@@ -16,6 +16,7 @@
 //   "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0,
 //             "decay_embeddings": true},
 //   "schedule": {"kind": "cosine", "lr": 2e-4, "warmup_steps": -1, "min_lr": -1, ...},
+//   "precision": "f32" | "bf16",                   (bf16: mixed precision, see below)
 //   "seed": 0, "threads": 0,
 //   "out": "runs/x", "checkpoint_every": 500, "keep_checkpoints": 2, "save_dtype": "bf16",
 //   "eval_every": 200, "eval_batches": 8, "log_every": 10
@@ -56,6 +57,11 @@ struct TrainConfig {
   AdamWConfig adamw;
   double grad_clip = 1.0;
   Schedule schedule;
+  // "bf16": every matrix product (linear layers, head, attention's products), forward and
+  // backward, takes bf16-rounded inputs with f32 accumulation (AMX tiles where the CPU has them);
+  // master weights, gradient accumulation, AdamW moments, norms, softmax and losses stay f32, and
+  // checkpoints are f32 as always. The held-out evaluation runs in f32 in both modes.
+  std::string precision = "f32";
   uint64_t seed = 0;
   int threads = 0;
   // output

@@ -141,8 +141,10 @@ struct BatchMaker {
   }
 };
 
-ForwardArgs forward_args(const TrainBatch& tb) {
+// products: the training precision's (TrainConfig::precision); evaluation passes F32.
+ForwardArgs forward_args(const TrainBatch& tb, DType products) {
   ForwardArgs a;
+  a.matmul_dtype = products;
   a.B = tb.B;
   a.T = tb.T;
   a.ids = tb.ids.data();
@@ -163,7 +165,7 @@ double evaluate(const Model& m, const TrainConfig& cfg, Workspace& ws) {
   for (int64_t i = 0; i < cfg.eval_batches; ++i) {
     bm.make(*src, noise, tb, 1.0f, /*eval=*/true);
     if (tb.rows.empty()) continue;
-    const float* logits = model_forward(m, forward_args(tb), ws);
+    const float* logits = model_forward(m, forward_args(tb, DType::F32), ws);
     total += kernels::cross_entropy_forward_backward(nullptr, nullptr, logits, tb.targets.data(),
                                                      tb.weights.data(), int64_t(tb.rows.size()),
                                                      m.cfg.embedding_size);
@@ -297,6 +299,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
     res.first_eval_loss = evaluate(model, cfg, ws);
     std::fprintf(metrics, "%s\n", json({{"step", st.step}, {"eval_loss", res.first_eval_loss}}).dump().c_str());
   }
+  const DType products = cfg.precision == "bf16" ? DType::BF16 : DType::F32;
   for (int64_t step = st.step; step < cfg.steps; ++step) {
     if (ro.stop_after >= 0 && session_steps >= ro.stop_after) {
       res.steps_done = step;
@@ -314,7 +317,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
       session_tokens += tb.tokens();
       st.tokens_seen += tb.tokens();
       if (tb.rows.empty()) continue;  // nothing masked (tiny p on a short row): no loss, no gradient
-      loss += model_forward_backward(model, forward_args(tb), tb.targets.data(), tb.weights.data(), grads, ws);
+      loss += model_forward_backward(model, forward_args(tb, products), tb.targets.data(), tb.weights.data(), grads, ws);
     }
     LLADA_CHECK(std::isfinite(loss), "training diverged: loss is %g at step %lld (lr %g)", loss,
                 (long long)step + 1, lr);

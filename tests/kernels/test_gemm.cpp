@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
 #include "kernels/matmul.h"
+#include "kernels/packed_matmul.h"
 #include "test_util.h"
 
 namespace llada::kernels {
@@ -74,6 +77,74 @@ TEST(Gemm, AllTransposesPaddingBetaDtypes) {
             run_case({sz[0], sz[1], sz[2], bool(t & 1), bool(t & 2), pad, beta, dt[0], dt[1]},
                      seed++);
           }
+}
+
+// gemm_bf16 on f32 operands multiplies their bf16 roundings: it equals gemm_ref on rounded copies
+// (tolerance of the bf16 cases above: only the summation order differs), on the AMX tiles and on
+// oneDNN's avx512_bf16 path alike.
+TEST(Gemm, Bf16ProductsOfF32OperandsOnEveryPath) {
+  const int64_t sizes[][3] = {{1, 1, 1},   {3, 7, 17},  {17, 3, 7},     {63, 65, 33},
+                              {65, 1, 63}, {40, 33, 70}, {1, 130, 200}, {130, 96, 1}};
+  uint64_t seed = 900;
+  for (bool amx : {true, false}) {
+    if (amx && !packed_amx_active()) continue;
+    set_packed_amx(amx);
+    for (auto& sz : sizes)
+      for (int t = 0; t < 4; ++t)
+        for (float beta : {0.0f, 1.0f}) {
+          const int64_t M = sz[0], N = sz[1], K = sz[2], pad = 3;
+          const bool ta = t & 1, tb = t & 2;
+          const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+          auto a = randn(size_t((ta ? K : M) * lda), seed++), b = randn(size_t((tb ? N : K) * ldb), seed++);
+          auto ar = a, br = b;
+          for (float& x : ar) x = bf16_to_f32(f32_to_bf16(x));
+          for (float& x : br) x = bf16_to_f32(f32_to_bf16(x));
+          auto c = randn(size_t(M * ldc), seed++), c_ref = c;
+          gemm_bf16(M, N, K, {a.data(), DType::F32, lda, ta}, {b.data(), DType::F32, ldb, tb}, c.data(),
+                    ldc, beta);
+          gemm_ref(M, N, K, {ar.data(), DType::F32, lda, ta}, {br.data(), DType::F32, ldb, tb},
+                   c_ref.data(), ldc, beta);
+          EXPECT_LE(test::max_rel_excess(c.data(), c_ref.data(), c.size(), 1e-4 * std::sqrt(K + 1.0), 1e-4),
+                    1.0)
+              << "amx=" << amx << " M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb;
+        }
+  }
+  set_packed_amx(true);
+}
+
+// With K = 1 each result is one product of two bf16 values, exact in f32: the rounding of every
+// kind of input (ties to even, the largest finite values, infinities, NaN) must be the one
+// f32_to_bf16 (PyTorch's) does, bit for bit. Subnormal inputs may give 0: the bf16 dot-product
+// instructions (AMX tdpbf16ps, AVX-512 vdpbf16ps) treat them as zero by definition.
+TEST(Gemm, Bf16RoundingIsRoundToNearestEven) {
+  const float vals[] = {1.0f, 1.00390625f /* tie: 1 + 2^-8, to even 1 */, 1.01171875f /* tie up */,
+                        -2.3456789f, 3.4028235e38f, 1e-40f, -7.1e-39f,
+                        std::numeric_limits<float>::infinity(), 0.1f, 65504.f, 1.0f + 1e-7f,
+                        std::numeric_limits<float>::quiet_NaN()};
+  const int64_t n = int64_t(sizeof(vals) / sizeof(vals[0]));
+  std::vector<float> ones(size_t(n), 1.0f);
+  for (bool amx : {true, false}) {
+    if (amx && !packed_amx_active()) continue;
+    set_packed_amx(amx);
+    std::vector<float> c(size_t(n * n));
+    // C[i][j] = vals[i] * 1 (column of A times a row of ones): the rounding of A alone.
+    gemm_bf16(n, n, 1, {vals, DType::F32, 1}, {ones.data(), DType::F32, n}, c.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = bf16_to_f32(f32_to_bf16(vals[i]));
+      for (int64_t j = 0; j < n; ++j) {
+        uint32_t got_bits, want_bits;
+        std::memcpy(&got_bits, &c[size_t(i * n + j)], 4);
+        std::memcpy(&want_bits, &want, 4);
+        if (std::fpclassify(want) == FP_SUBNORMAL && got_bits == 0) continue;
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(c[size_t(i * n + j)])) << "amx=" << amx << " value " << i;
+        } else {
+          EXPECT_EQ(got_bits, want_bits) << "amx=" << amx << " value " << vals[i];
+        }
+      }
+    }
+  }
+  set_packed_amx(true);
 }
 
 TEST(Gemm, TransformerShapes) {

@@ -9,6 +9,11 @@ bf16 checkpoints: the C++ engine multiplies bf16 weights with activations rounde
 arithmetic: the input of every matmul whose weight was stored as BF16 is rounded to bf16 and back
 before an f32 matmul with the (exactly representable) upcast weight. Attention score/value
 products have no weight and stay in f32.
+
+Mixed-precision training (`llada train --precision bf16`, mixed_bf16=True here): every matrix
+product, forward and backward (the linear layers, the head, attention's scores and values), takes
+both inputs rounded to bf16 and accumulates in f32 (bf16_product below: its backward rounds the
+incoming gradient and multiplies by the rounded saved inputs, as the engine's backward does).
 """
 import json
 import math
@@ -189,14 +194,35 @@ def round_bf16(x):
     return x + (r - x).detach() if x.requires_grad else r
 
 
+class _Bf16Product(torch.autograd.Function):
+    """a @ b with both rounded to bf16; backward: grad_a = r(g) @ r(b)^T, grad_b = r(a)^T @ r(g)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ra, rb = round_bf16(a.detach()), round_bf16(b.detach())
+        ctx.save_for_backward(ra, rb)
+        return ra @ rb
+
+    @staticmethod
+    def backward(ctx, g):
+        ra, rb = ctx.saved_tensors
+        rg = round_bf16(g)
+        return rg @ rb.transpose(-1, -2), ra.transpose(-1, -2) @ rg
+
+
+def bf16_product(a, b):
+    return _Bf16Product.apply(a, b)
+
+
 class LLaDA:
     def __init__(self, cfg, tensors, dtypes, f64=False, bf16_matmul=True, requires_grad=False,
-                 dtype=None):
+                 dtype=None, mixed_bf16=False):
         """dtype (e.g. torch.bfloat16) overrides the compute dtype: the benchmark's "model cast to
         bf16", not a reference mode."""
         self.cfg = cfg
         self.dtype = dtype if dtype is not None else (torch.float64 if f64 else torch.float32)
         self.bf16_matmul = bf16_matmul
+        self.mixed_bf16 = mixed_bf16
         self.w = {}
         for n in weight_names(cfg):
             t = tensors[n].to(self.dtype).clone()
@@ -215,6 +241,8 @@ class LLaDA:
 
     def linear(self, x, name):
         # y = x W^T with W stored [out, in]; bf16-stored weights see bf16-rounded inputs.
+        if self.mixed_bf16:
+            return bf16_product(x, self.w[name].t())
         if self.bf16_matmul and self.stored_bf16[name]:
             x = round_bf16(x)
         return x @ self.w[name].t()
@@ -247,7 +275,8 @@ class LLaDA:
         if KVH != H:  # each kv head serves H/KVH consecutive query heads
             k = k.repeat_interleave(H // KVH, dim=1)
             v = v.repeat_interleave(H // KVH, dim=1)
-        scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))  # [B, H, T, T]
+        mm = bf16_product if self.mixed_bf16 else torch.matmul
+        scores = mm(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))  # [B, H, T, T]
         allowed = key_mask[:, None, None, :].expand(B, 1, T, T)
         if causal:
             allowed = allowed & torch.ones(T, T, dtype=torch.bool).tril()[None, None]
@@ -256,7 +285,7 @@ class LLaDA:
         empty = ~allowed.any(-1, keepdim=True)
         scores = scores.masked_fill(empty, 0.0)
         probs = torch.softmax(scores, dim=-1) * (~empty).to(scores.dtype)
-        out = (probs @ v).transpose(1, 2).reshape(B, T, H * hd)
+        out = mm(probs, v).transpose(1, 2).reshape(B, T, H * hd)
         return self.linear(out, prefix + "attn_out.weight")
 
     def forward(self, ids, attention_mask=None, causal=None):

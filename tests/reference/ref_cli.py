@@ -5,7 +5,7 @@ engine's model-vs-reference tests.
   logits --model DIR --ids X.npy [--attention-mask M.npy] [--causal] [--f64] --out Y.npy
       ids [B, T] (or [T]) int -> logits float32 [B, T, V] (or [T, V])
   grads  --model DIR --ids X.npy [--attention-mask M.npy] --rows R.npy --targets T.npy
-         --weights W.npy [--causal] [--f64] --out G.safetensors
+         --weights W.npy [--causal] [--f64] [--mixed-bf16] --out G.safetensors
       loss = sum_i weights[i] * CE(logits[rows[i]], targets[i]) with rows flat b*T+t indices;
       writes F32 "loss" (shape [1]) and the gradient of every weight under its HF name
       (weight-tied models have no head tensor).
@@ -15,6 +15,8 @@ engine's model-vs-reference tests.
 
 --causal forces the causal mask on; without it the model's config decides (AR baseline models
 carry "causal": true). --no-bf16-matmul turns off the emulation of bf16-rounded matmul inputs.
+--mixed-bf16: every product's inputs rounded to bf16, forward and backward (llada train
+--precision bf16).
 """
 import argparse
 import json
@@ -64,7 +66,8 @@ def run_logits(a):
 
 def run_grads(a):
     model = lt.LLaDA.load(a["model"], f64=a.get("f64", False),
-                          bf16_matmul=not a.get("no_bf16_matmul", False), requires_grad=True)
+                          bf16_matmul=not a.get("no_bf16_matmul", False), requires_grad=True,
+                          mixed_bf16=a.get("mixed_bf16", False))
     ids, _ = _load_ids(a["ids"])
     mask = _load_mask(a.get("attention_mask"), ids.shape)
     rows, targets, weights = (np.load(a[k]).reshape(-1) for k in ("rows", "targets", "weights"))
@@ -95,6 +98,7 @@ def main(argv):
         if name == "grads":
             for k in ("rows", "targets", "weights"):
                 p.add_argument("--" + k, required=True)
+            p.add_argument("--mixed-bf16", dest="mixed_bf16", action="store_true")
     p = sub.add_parser("batch")
     p.add_argument("jobs")
     args = ap.parse_args(argv)

@@ -24,7 +24,7 @@ namespace {
 using namespace llada;
 
 struct BenchArgs {
-  std::string model, dtype;
+  std::string model, dtype, precision = "f32";
   int64_t seq_len = 0, batch = 1;
   bool backward = false, json = false, matmul_peak = false, no_pack = false;
   int threads = 0, iters = 10, warmup = 2;
@@ -54,8 +54,10 @@ Timing time_it(int warmup, int iters, F&& f) {
 class GemmReplay {
  public:
   // packed: run the forward products through the model's packed weights (forward only).
-  GemmReplay(const Model& m, int64_t N, bool backward, bool packed = false)
-      : m_(m), N_(N), backward_(backward), packed_(packed && m.packed && !backward) {
+  // bf16: every product in bf16 (kernels::gemm_bf16), as mixed-precision training runs them.
+  GemmReplay(const Model& m, int64_t N, bool backward, bool packed = false, bool bf16 = false)
+      : m_(m), N_(N), backward_(backward), packed_(packed && m.packed && !backward),
+        gemm_(bf16 ? kernels::gemm_bf16 : kernels::gemm) {
     const ModelConfig& c = m.cfg;
     const int64_t widest = std::max({c.d_model, c.mlp_hidden_size, c.embedding_size, c.kv_dim()});
     x_.assign(size_t(N * widest), 0.0f);
@@ -77,14 +79,14 @@ class GemmReplay {
     if (packed_)
       kernels::gemm_packed(N_, x_.data(), in, *P, y_.data(), out);
     else
-      kernels::gemm(N_, out, in, {x_.data(), DType::F32, in, false}, {W.data, W.dtype, in, true},
-                    y_.data(), out);
+      gemm_(N_, out, in, {x_.data(), DType::F32, in, false}, {W.data, W.dtype, in, true}, y_.data(),
+            out, 0.0f);
     flops_ += 2.0 * double(N_ * out * in);
     if (!backward_) return;
-    kernels::gemm(N_, in, out, {y_.data(), DType::F32, out, false}, {W.data, W.dtype, in, false},
-                  dx_.data(), in);
-    kernels::gemm(out, in, N_, {y_.data(), DType::F32, out, true}, {x_.data(), DType::F32, in, false},
-                  dw_.data(), in, 1.0f);
+    gemm_(N_, in, out, {y_.data(), DType::F32, out, false}, {W.data, W.dtype, in, false},
+          dx_.data(), in, 0.0f);
+    gemm_(out, in, N_, {y_.data(), DType::F32, out, true}, {x_.data(), DType::F32, in, false},
+          dw_.data(), in, 1.0f);
     flops_ += 4.0 * double(N_ * out * in);
   }
 
@@ -109,6 +111,7 @@ class GemmReplay {
   const Model& m_;
   int64_t N_;
   bool backward_, packed_;
+  decltype(&kernels::gemm) gemm_;
   std::vector<float> x_, y_, dx_, dw_;  // dx apart from x: no feedback into denormals
   double flops_ = 0;
 };
@@ -119,6 +122,9 @@ int run_bench(const BenchArgs& o) {
   LLADA_CHECK(o.iters > 0, "--iters: %d, expected > 0", o.iters);
   LLADA_CHECK(o.warmup >= 0, "--warmup: %d, expected >= 0", o.warmup);
   set_num_threads(o.threads);
+  LLADA_CHECK(o.precision == "f32" || o.precision == "bf16", "--precision: '%s' is not f32 or bf16",
+              o.precision.c_str());
+  const bool bf16_products = o.precision == "bf16";
 
   LoadOptions lo;
   if (!o.dtype.empty()) {
@@ -150,6 +156,7 @@ int run_bench(const BenchArgs& o) {
   a.T = T;
   a.ids = ids.data();
   a.causal = c.causal;
+  a.matmul_dtype = bf16_products ? DType::BF16 : DType::F32;
   Workspace ws;
   Weights grads;
   if (o.backward) {
@@ -171,7 +178,7 @@ int run_bench(const BenchArgs& o) {
   Timing gt, pt;
   double gemm_gflops = 0, gemm_flops = 0, packed_gflops = 0;
   if (o.matmul_peak) {
-    GemmReplay replay(m, N, o.backward);
+    GemmReplay replay(m, N, o.backward, /*packed=*/false, bf16_products);
     gt = time_it(o.warmup, o.iters, [&] { replay.run(); });
     gemm_flops = replay.flops();
     gemm_gflops = gemm_flops / (gt.median_ms * 1e-3) / 1e9;
@@ -188,6 +195,7 @@ int run_bench(const BenchArgs& o) {
                         {"ms_min", t.min_ms},     {"tokens_per_s", tokens_per_s},
                         {"gflops", gflops},       {"peak_rss_mb", rss},
                         {"threads", num_threads()}, {"dtype", dtype},
+                        {"precision", o.precision},
                         {"seq_len", T},           {"batch", B},
                         {"backward", o.backward}, {"n_params", c.n_params()},
                         {"iters", o.iters},       {"gflop_per_iter", flops / 1e9},
@@ -206,8 +214,9 @@ int run_bench(const BenchArgs& o) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("model %s: %.2f M parameters, %s weights%s, batch %lld x seq %lld, %s, %d threads\n",
+  std::printf("model %s: %.2f M parameters, %s weights%s%s, batch %lld x seq %lld, %s, %d threads\n",
               o.model.c_str(), double(c.n_params()) / 1e6, dtype, packed ? " (packed)" : "",
+              bf16_products ? ", bf16 products" : "",
               (long long)B, (long long)T, o.backward ? "forward+backward" : "forward",
               num_threads());
   std::printf("  median %.2f ms (min %.2f, %d iters), %.0f tokens/s, %.1f GFLOP/s (%.2f GFLOP), "
@@ -236,6 +245,8 @@ llada::cli::Registration reg(
       app.add_option("--iters", o->iters, "timed iterations (default 10)");
       app.add_option("--warmup", o->warmup, "untimed iterations first (default 2)");
       app.add_option("--dtype", o->dtype, "convert the matrices at load: f32 or bf16 (default: as stored)");
+      app.add_option("--precision", o->precision,
+                     "f32 | bf16: bf16 products of f32 weights, as `llada train --precision bf16`");
       app.add_flag("--json", o->json, "print one JSON object");
       app.add_flag("--no-pack", o->no_pack,
                    "forward through kernels::gemm (oneDNN) instead of packed weights");

@@ -11,7 +11,7 @@
 namespace {
 
 struct TrainFlags {
-  std::string config, out, init_from, objective, schedule;
+  std::string config, out, init_from, objective, schedule, precision;
   // Values of flags; a flag not given leaves the configuration's field alone (CLI::App::count), so
   // no value stands for "not given" and every given value is checked.
   int64_t steps = 0, batch_size = 0, seq_len = 0, grad_accum = 0, checkpoint_every = 0, eval_every = 0;
@@ -35,6 +35,7 @@ llada::cli::Registration reg(
       app.add_option("--batch-size", f->batch_size, "sequences per micro-batch (>= 1)");
       app.add_option("--seq-len", f->seq_len, "tokens per sequence (>= 1)");
       app.add_option("--grad-accum", f->grad_accum, "micro-batches per optimizer step (>= 1)");
+      app.add_option("--precision", f->precision, "f32 | bf16 (bf16 matrix products, f32 master weights)");
       app.add_option("--seed", f->seed, "run seed (init, data order, masks; >= 0)");
       app.add_option("--threads", f->threads, "OpenMP threads (0: default)");
       app.add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints (0: only at the end)");
@@ -58,6 +59,7 @@ llada::cli::Registration reg(
         }
         if (given("--objective")) c.objective = objective_from_name(f->objective);
         if (given("--schedule")) c.schedule.kind = f->schedule;
+        if (given("--precision")) c.precision = f->precision;
         if (given("--steps")) at_least("--steps", f->steps, 1), c.steps = f->steps;
         if (given("--lr")) {
           LLADA_CHECK(std::isfinite(f->lr) && f->lr > 0, "--lr must be a positive number, got %g", f->lr);

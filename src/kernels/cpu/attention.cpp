@@ -10,7 +10,8 @@
 //
 // Backward is split over (batch, kv head) so the heads of a GQA group, which all add into the
 // same dk/dv rows, run on one thread: per query tile, dP = dO·Vᵀ, dS = P∘(dP - rowsum(P∘dP))·scale,
-// dQ = dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
+// dQ = dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO. With bf16_products every product is kernels::gemm_bf16
+// (AMX tiles where the CPU has them), forward and backward.
 #include <omp.h>
 
 #include <algorithm>
@@ -75,7 +76,8 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   // The products run on our packed micro-kernel when the CPU has it: the keys and values of the
   // head are packed once per task (a 1/tq share of the work) and there is no per-shape set-up,
   // which oneDNN pays for every new key count (caches grow by a block at a time).
-  const bool packed = packed_gemm_native(DType::F32);
+  const bool packed = packed_gemm_native(DType::F32) && !s.bf16_products;
+  const auto gemm = s.bf16_products ? kernels::gemm_bf16 : kernels::gemm;
   const int64_t per_thread = thread_scratch_floats(s), kv_off = round16(QT * std::max<int64_t>(s.Tk, 1));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
   for (int64_t task = 0; task < tasks; ++task) {
@@ -95,7 +97,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
       gemm_packed_f32_serial(tq, qt, s.H * hd, kp, kc, hd, S, s.Tk);
     } else if (kc > 0) {
       gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
-           Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk);
+           Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk, 0.0f);
     }
     const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
     // Softmax per row: scale folded into the exp; without `probs` the 1/sum normalisation is
@@ -147,7 +149,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
         gemm_packed_f32_serial(tq, S, s.Tk, vp, hd, kc, ot, s.H * hd);
       } else {
         gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
-             Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd);
+             Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd, 0.0f);
       }
       if (!probs)
         for (int64_t r = 0; r < tq; ++r) {
@@ -171,6 +173,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t tasks = s.B * s.KVH;
   const float scale = 1.0f / std::sqrt(float(hd));
   const int nthr = threads();
+  const auto gemm = s.bf16_products ? kernels::gemm_bf16 : kernels::gemm;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t b = task / s.KVH, g = task % s.KVH;
@@ -198,7 +201,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         }
         const int64_t ldq = s.H * hd, ldkv = s.KVH * hd;
         gemm(tq, kc, hd, Operand{go, DType::F32, ldq, false}, Operand{vg, DType::F32, ldkv, true},
-             dS, s.Tk);
+             dS, s.Tk, 0.0f);
         for (int64_t r = 0; r < tq; ++r) {
           const float* p = P + r * s.Tk;
           float* d = dS + r * s.Tk;
@@ -209,7 +212,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           for (int64_t j = 0; j < kc; ++j) d[j] = p[j] * (d[j] - pdp) * scale;
         }
         gemm(tq, hd, kc, Operand{dS, DType::F32, s.Tk, false}, Operand{kg, DType::F32, ldkv, false},
-             dqt, ldq);
+             dqt, ldq, 0.0f);
         gemm(kc, hd, tq, Operand{dS, DType::F32, s.Tk, true}, Operand{qt, DType::F32, ldq, false},
              dkg, ldkv, 1.0f);
         gemm(kc, hd, tq, Operand{P, DType::F32, s.Tk, true}, Operand{go, DType::F32, ldq, false},

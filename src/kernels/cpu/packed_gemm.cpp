@@ -431,21 +431,8 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
     if (nt == 1 || static_split()) {
       run_range(tiles * t / nt, tiles * (t + 1) / nt);
     } else {
-      // Guided: each grab takes 1/(2*nt) of what is left, in whole panels. A thread slowed by the
-      // machine (another process, a busy neighbour on a shared host) takes less, instead of
-      // leaving the other waiting at the barrier, and the first, large grabs keep long runs of
-      // consecutive panels, in which each panel's tiles prefetch the next one for the same core
-      // (equal small chunks, also measured, often left the next panel to the other core). On a
-      // 2-vCPU Xeon guest, 3 alternating rounds of the 100M forward: f32 165-178 ms against
-      // 182-199 static and 178-225 equal chunks; bf16 46-59 against 60-75 and 65-70.
-      for (int64_t cur = next.load();;) {
-        const int64_t rem = tiles - cur;
-        if (rem <= 0) break;
-        const int64_t size = std::max<int64_t>(1, rem / blocks / (2 * nt)) * blocks;
-        if (!next.compare_exchange_weak(cur, cur + size)) continue;
-        run_range(cur, std::min(tiles, cur + size));
-        cur = next.load();
-      }
+      // Guided ranges (cpu::run_guided; the splits are compared in docs/bench/kernels.md).
+      cpu::run_guided(tiles, blocks, nt, next, run_range);
     }
 #if defined(LLADA_PACKED_AMX)
     if (amx) amx_release();

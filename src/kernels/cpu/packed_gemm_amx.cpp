@@ -6,8 +6,6 @@
 
 #if defined(LLADA_PACKED_AMX)
 
-#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
-
 namespace llada::kernels::cpu {
 namespace {
 

@@ -2,6 +2,7 @@
 // store both micro-kernels end with, and the AMX tile kernel's entry points.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #if defined(__AVX512F__)
@@ -17,9 +18,33 @@
 #endif
 #endif
 
+#if defined(LLADA_PACKED_AMX)
+#define LLADA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+#endif
+
 namespace llada::kernels::cpu {
 
 constexpr int kNR = 32;  // output columns per panel (two zmm vectors)
+
+// Hands tiles [0, tiles) (panel-major, `blocks` tiles per panel) to the calling thread of an
+// OpenMP region of nt threads, in guided ranges of whole panels taken from the shared counter
+// `next`: each grab takes 1/(2*nt) of what is left. A thread slowed by the machine (another
+// process, a busy neighbour on a shared host) takes less instead of leaving the other waiting at
+// the barrier, and the first, large grabs keep long runs of consecutive panels, in which each
+// panel's tiles prefetch the next one for the same core (equal small chunks, also measured, often
+// left the next panel to the other core). run_range(t0, t1) multiplies tiles [t0, t1).
+template <class RunRange>
+void run_guided(int64_t tiles, int64_t blocks, int nt, std::atomic<int64_t>& next,
+                RunRange&& run_range) {
+  for (int64_t cur = next.load();;) {
+    const int64_t rem = tiles - cur;
+    if (rem <= 0) break;
+    const int64_t size = std::max<int64_t>(1, rem / blocks / (2 * nt)) * blocks;
+    if (!next.compare_exchange_weak(cur, cur + size)) continue;
+    run_range(cur, std::min(tiles, cur + size));
+    cur = next.load();
+  }
+}
 
 #if defined(LLADA_PACKED_F32)
 inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
