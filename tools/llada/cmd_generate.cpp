@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "generation_flags.h"
 #include "core/error.h"
 #include "core/sys.h"
 #include "sample/decoder.h"
@@ -20,14 +21,10 @@ using namespace llada;
 using namespace llada::sample;
 
 struct GenArgs {
-  std::string model, prompt, prompt_ids, input, output = "text", remasking = "low_confidence", cache = "none";
+  std::string model, prompt, prompt_ids, input, output = "text";
   bool chat = false, show = false, stats = false;
-  // kUnset: follow --gen-length (a value the user cannot type by accident, so 0 and negatives are
-  // reported as errors rather than taken for "default").
-  static constexpr int64_t kUnset = INT64_MIN;
-  int64_t gen_length = 128, steps = kUnset, block_length = kUnset, batch_size = 1;
   int threads = 0, warmup = 0, repeat = 1;
-  GenerateOptions o;
+  cli::GenerationFlags gen;
   std::vector<std::string> given;  // the flags set on the command line
 };
 
@@ -85,17 +82,11 @@ int run_generate(GenArgs a) {
   set_num_threads(a.threads);
   LLADA_CHECK(a.output == "text" || a.output == "ids" || a.output == "json",
               "--output: expected text, ids or json, got '%s'", a.output.c_str());
-  LLADA_CHECK(a.gen_length > 0, "--gen-length must be positive, got %lld", (long long)a.gen_length);
-  LLADA_CHECK(a.batch_size > 0, "--batch-size must be positive, got %lld", (long long)a.batch_size);
   LLADA_CHECK(a.warmup >= 0, "--warmup must be >= 0, got %d", a.warmup);
   LLADA_CHECK(a.repeat >= 1, "--repeat must be >= 1, got %d", a.repeat);
-  GenerateOptions o = a.o;
-  o.gen_length = a.gen_length;
-  o.steps = a.steps == GenArgs::kUnset ? a.gen_length : a.steps;
-  o.block_length = a.block_length == GenArgs::kUnset ? a.gen_length : a.block_length;
-  o.remasking = parse_remasking(a.remasking);
-  const CacheMode cache = parse_cache_mode(a.cache);
-  LLADA_CHECK(!(o.infill && cache != CacheMode::None), "--infill needs --cache none");
+  const GenerateOptions o = a.gen.resolve();
+  const CacheMode cache = a.gen.cache_mode();
+  const int64_t batch_size = a.gen.batch_size;
 
   Session s = Session::open(a.model);
   check_family_flags(s, a.given);
@@ -108,14 +99,14 @@ int run_generate(GenArgs a) {
   // Untimed runs first (benchmarking): one-time costs (first-touch memory, thread start-up) then
   // stay out of --stats, which is what a long-running process (chat, a server) sees.
   for (int w = 0; w < a.warmup; ++w) {
-    const size_t n = std::min(prompts.size(), size_t(a.batch_size));
+    const size_t n = std::min(prompts.size(), size_t(batch_size));
     (void)dec.run({prompts.begin(), prompts.begin() + long(n)}, o);
   }
   // One pass over all prompts in batches; the first prints its output, --repeat's others do not.
   auto pass = [&](bool print) {
     GenerateStats total;
-    for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(a.batch_size)) {
-      const size_t b1 = std::min(prompts.size(), b0 + size_t(a.batch_size));
+    for (size_t b0 = 0; b0 < prompts.size(); b0 += size_t(batch_size)) {
+      const size_t b1 = std::min(prompts.size(), b0 + size_t(batch_size));
       std::vector<std::vector<int32_t>> batch(prompts.begin() + long(b0), prompts.begin() + long(b1));
       const GenerateResult r = dec.run(batch, o, print ? show : StepObserver{});
       for (size_t i = 0; print && i < batch.size(); ++i) {
@@ -163,31 +154,11 @@ cli::Registration reg("generate", "Generate text: reverse diffusion (LLaDA), or 
   app.add_option("--prompt-ids", a->prompt_ids, "prompt as token ids, e.g. 1,2,3");
   app.add_option("--input", a->input, "JSONL file: one {\"prompt\": text} or {\"prompt_ids\": [..]} per line");
   app.add_flag("--chat", a->chat, "wrap text prompts in the chat template (user turn + assistant header)");
-  app.add_option("--gen-length", a->gen_length, "tokens to generate (default 128)");
+  a->gen.add_to(app);
   app.add_option("--warmup", a->warmup,
                  "untimed generations of the first batch before the real ones (benchmarking; default 0)");
   app.add_option("--repeat", a->repeat,
                  "run the generations N times and report the median run in --stats (default 1)");
-  app.add_option("--steps", a->steps, "sampling steps over all blocks (default: --gen-length)");
-  app.add_option("--block-length", a->block_length, "semi-autoregressive block (default: --gen-length)");
-  app.add_option("--temperature", a->o.temperature, "0 = greedy (default); > 0 = Gumbel-max sampling");
-  app.add_option("--cfg-scale", a->o.cfg_scale, "classifier-free guidance scale (default 0 = off)");
-  app.add_option("--remasking", a->remasking, "low_confidence (default) | random | margin | entropy");
-  app.add_option("--seed", a->o.seed, "random seed (default 0)");
-  app.add_flag("--logits-eos-inf", a->o.logits_eos_inf, "never predict EOS");
-  app.add_flag("--confidence-eos-eot-inf", a->o.confidence_eos_eot_inf,
-               "EoT (and at temperature 0 EOS) -inf in the confidence, as the reference does");
-  app.add_flag("--infill", a->o.infill, "allow mask ids inside the prompt; they are filled too");
-  app.add_flag("--uneven-steps", a->o.uneven_steps,
-               "allow --steps not divisible by the number of blocks (earlier blocks get one more)");
-  app.add_option("--cache", a->cache, "KV cache: none (default) | prefix | dual");
-  app.add_option("--threshold", a->o.threshold, "parallel decoding: commit every position with "
-                                                "confidence >= T (and the best); --steps is unused");
-  app.add_option("--factor", a->o.factor, "parallel decoding by the factor rule; --steps is unused");
-  app.add_flag("--early-exit", a->o.early_exit, "after a block holding EOS, fill the rest with EOS");
-  app.add_flag("--never-predict-mask", a->o.never_predict_mask,
-               "never commit the mask id (the reference sampler may; parallel decoding and caches never do)");
-  app.add_option("--batch-size", a->batch_size, "prompts per batch (left padding; default 1)");
   app.add_option("--output", a->output, "text (default) | ids | json");
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
   app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
