@@ -65,7 +65,7 @@ expect_error "holds heldout.tok" "$LLADA" train --config dir.json --out run_dir
 expect_error "both training and held-out" "$LLADA" train --config same.json --out run_same
 # 3.
 for flag in "--steps -1" "--steps 0" "--batch-size -1" "--seq-len -1" "--grad-accum 0" "--lr -1" \
-            "--lr nan" "--checkpoint-every -1" "--eval-every -1" "--seed -1" "--threads -1"; do
+            "--lr nan" "--checkpoint-every -1" "--eval-every -1" "--seed -1" "--threads -1" "--precision fp8"; do
   # shellcheck disable=SC2086
   expect_error "${flag%% *}" "$LLADA" train --config c.json --out run_flags $flag
 done

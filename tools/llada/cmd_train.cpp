@@ -59,7 +59,11 @@ llada::cli::Registration reg(
         }
         if (given("--objective")) c.objective = objective_from_name(f->objective);
         if (given("--schedule")) c.schedule.kind = f->schedule;
-        if (given("--precision")) c.precision = f->precision;
+        if (given("--precision")) {
+          LLADA_CHECK(f->precision == "f32" || f->precision == "bf16",
+                      "--precision must be f32 or bf16, got '%s'", f->precision.c_str());
+          c.precision = f->precision;
+        }
         if (given("--steps")) at_least("--steps", f->steps, 1), c.steps = f->steps;
         if (given("--lr")) {
           LLADA_CHECK(std::isfinite(f->lr) && f->lr > 0, "--lr must be a positive number, got %g", f->lr);
