@@ -7,6 +7,8 @@
 //   sft        spec section 3: the prompt is never masked (unless trained guidance masks it whole),
 //              EOS padding is an ordinary target, weight 1/(p*answer_len*b).
 //   ar         the autoregressive baseline: causal attention, next-token targets, weight 1/(b*(L-1)).
+//   sft of a causal model (make_ar_sft_batch): next-token targets on the response positions only
+//              (EOS padding included, as in LLaDA's SFT), weight 1/(answer_len*b).
 //
 // The batch's vectors are reused across calls (clear() keeps capacity) so the steady state
 // allocates nothing.

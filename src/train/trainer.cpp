@@ -95,11 +95,13 @@ void check_model_fits(const Model& m, const TrainConfig& cfg) {
   LLADA_CHECK(cfg.seq_len <= m.cfg.max_sequence_length,
               "seq_len %lld exceeds the model's max_sequence_length %lld", (long long)cfg.seq_len,
               (long long)m.cfg.max_sequence_length);
-  LLADA_CHECK(cfg.objective == Objective::Ar || m.cfg.mask_token_id >= 0,
+  LLADA_CHECK(m.cfg.causal || m.cfg.mask_token_id >= 0,
               "the %s objective needs a mask_token_id in the model config", objective_name(cfg.objective));
-  LLADA_CHECK((cfg.objective == Objective::Ar) == m.cfg.causal,
+  // sft serves both families: masked-response SFT for LLaDA, next-token loss on the response for
+  // a causal model (the AR baseline's fine-tuning).
+  LLADA_CHECK(cfg.objective == Objective::Sft || (cfg.objective == Objective::Ar) == m.cfg.causal,
               "objective %s does not match the model (causal=%s): the autoregressive baseline needs a "
-              "causal model and diffusion/sft a bidirectional one",
+              "causal model and diffusion a bidirectional one",
               objective_name(cfg.objective), m.cfg.causal ? "true" : "false");
 }
 
@@ -116,6 +118,10 @@ struct BatchMaker {
       samples.resize(size_t(B));
       src.next_sft(B, samples.data());
       const int64_t T = cfg.sft_pad == "batch" ? src.last_batch_max() : L;
+      if (mcfg.causal) {
+        make_ar_sft_batch(samples.data(), B, T, int32_t(mcfg.eos_token_id), tb, scale);
+        return;
+      }
       SftOptions o;
       o.mask_id = int32_t(mcfg.mask_token_id);
       o.eos_id = int32_t(mcfg.eos_token_id);
