@@ -6,12 +6,18 @@
 #             a general poetry slice), shards with the shipped tokenizer, the starting models
 #   pretrain  LLaDA (diffusion) and its AR twin (causal), same shape, data, order, seed, batch and
 #             token budget; constant learning rate, then a linear decay to lr/40 over the last 10%
-#   probe     hidden-character recall on famous poems and held-out loss of every checkpoint
+#   sft       both pre-trained models fine-tuned on the question format with the non-famous poems'
+#             SFT set (SFT_DATA), same steps, batch and learning rate for both
+#   eval      the paper's protocol on the famous-pair test (TEST_PAIRS pairs, both directions,
+#             evenly spaced over the test file): chat template, temperature 0, steps = gen_length
+#             = block_length = GEN (fits the longest answer), score = the expected line appears
 #
-# usage: scripts/experiments/reversal.sh STAGE...   (e.g. `data pretrain`)
+# usage: scripts/experiments/reversal.sh STAGE...   (e.g. `data pretrain`, then `sft eval`)
 # env:   LLADA, OUT, STEPS (30000), FAMILIES ("diffusion ar"), PRECISION (bf16), LR_DIFF (2e-3),
-#        LR_AR (2e-3), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128)
-# tiny:  OUT=/tmp/rv STEPS=4 CKPT=2 scripts/experiments/reversal.sh data pretrain
+#        LR_AR (2e-3), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
+#        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
+#        FAMOUS, POETRY, SFT_DATA, TEST (the data files)
+# tiny:  OUT=/tmp/rv STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=3 scripts/experiments/reversal.sh data pretrain sft eval
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 OUT=${OUT:-$ROOT/out/experiments/reversal}
@@ -25,12 +31,21 @@ BATCH=${BATCH:-32}
 SEQ=${SEQ:-128}
 FAMOUS_COPIES=${FAMOUS_COPIES:-3}
 GENERAL_CHARS=${GENERAL_CHARS:-180000}
+SFT_STEPS=${SFT_STEPS:-3000}
+SFT_LR=${SFT_LR:-5e-4}
+SFT_BATCH=${SFT_BATCH:-64}
+TEST_PAIRS=${TEST_PAIRS:-500}
+GEN=${GEN:-16}
+FAMOUS=${FAMOUS:-$ROOT/data/pretrain/famous.txt}
+POETRY=${POETRY:-$ROOT/data/pretrain/poetry.txt}
+SFT_DATA=${SFT_DATA:-$ROOT/data/sft/poems_train.jsonl}
+TEST=${TEST:-$ROOT/data/eval/reversal.jsonl}
 mkdir -p "$OUT"
 cd "$OUT"
 
 stage_data() {
-  "$PY" "$ROOT/scripts/experiments/reversal_data.py" --famous "$ROOT/data/pretrain/famous.txt" \
-    --poetry "$ROOT/data/pretrain/poetry.txt" --out-train mix_train.txt --out-heldout mix_heldout.txt \
+  "$PY" "$ROOT/scripts/experiments/reversal_data.py" --famous "$FAMOUS" \
+    --poetry "$POETRY" --out-train mix_train.txt --out-heldout mix_heldout.txt \
     --famous-copies "$FAMOUS_COPIES" --general-chars "$GENERAL_CHARS"
   rm -rf shards shards_heldout
   "$LLADA" prepare --tokenizer "$TOK" --out shards mix_train.txt
@@ -78,10 +93,53 @@ stage_pretrain() {
   done
 }
 
+stage_sft() {
+  [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len 64 "$SFT_DATA"; }
+  local fam held='"sft/heldout.sft"'
+  [[ -f sft/heldout.sft ]] || held='[]'  # a tiny SFT file may hold out nothing
+  for fam in $FAMILIES; do
+    [[ -d pre_$fam/final ]] || { echo "reversal.sh: pre_$fam/final missing (run the pretrain stage)" >&2; exit 1; }
+    cat > "sft_$fam.json" <<JSON
+{"model": {"init_from": "pre_$fam/final"}, "objective": "sft",
+ "data": {"train": "sft/train.sft", "heldout": $held}, "sft": {"pad": "batch"},
+ "seq_len": 64, "batch_size": $SFT_BATCH, "grad_accum": 1, "steps": $SFT_STEPS, "precision": "$PRECISION",
+ "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
+ "schedule": {"kind": "cosine", "lr": $SFT_LR, "warmup_steps": $(( SFT_STEPS / 20 > 0 ? SFT_STEPS / 20 : 1 )), "min_lr": 0},
+ "seed": 2, "threads": 2, "out": "sft_$fam", "checkpoint_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
+ "keep_checkpoints": 1, "save_dtype": "bf16", "eval_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
+ "eval_batches": 8, "log_every": 50}
+JSON
+    if [[ -f "sft_$fam/latest" ]]; then "$LLADA" train --config "sft_$fam.json" --resume --no-progress
+    else "$LLADA" train --config "sft_$fam.json" --no-progress; fi
+  done
+}
+
+stage_eval() {
+  # TEST_PAIRS (forward, backward) pairs evenly spaced over the test file (pairs are adjacent lines).
+  "$PY" - "$TEST" "$TEST_PAIRS" > test_pairs.jsonl <<'PYEOF'
+import sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+pairs = len(lines) // 2
+n = min(int(sys.argv[2]), pairs)
+for k in range(n):
+    i = 2 * (k * pairs // n)
+    sys.stdout.write(lines[i] + lines[i + 1])
+PYEOF
+  local fam
+  for fam in $FAMILIES; do
+    local sampler=(--steps "$GEN" --block-length "$GEN")  # the AR model decodes left to right
+    [[ $fam == ar ]] && sampler=()
+    "$LLADA" eval --model "sft_$fam/final" --task test_pairs.jsonl --chat --gen-length "$GEN" \
+      "${sampler[@]}" --batch-size 8 --threads 2 --report "eval_$fam.json" | tee "eval_$fam.txt"
+  done
+}
+
 for stage in "$@"; do
   case $stage in
     data) stage_data ;;
     pretrain) stage_pretrain ;;
-    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain)" >&2; exit 2 ;;
+    sft) stage_sft ;;
+    eval) stage_eval ;;
+    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, sft, eval)" >&2; exit 2 ;;
   esac
 done

@@ -35,4 +35,30 @@ CORPUS="$WORK/corpus.txt" OUT="$WORK/mem" DIFF_STEPS=4 AR_STEPS=4 CKPT=2 AR_CKPT
 [ -s "$WORK/mem/memorisation.png" ] || fail "memorisation.sh wrote no plot"
 [ "$(grep -c '"epochs"' "$WORK/mem/memorisation.jsonl" 2>/dev/null)" = 4 ] || fail "memorisation.jsonl: expected 2 checkpoints x 2 runs"
 
+# The reversal experiment: the generated corpus serves as famous text, the same poems retitled as
+# the general corpus, its couplets as SFT questions and as the test pairs.
+/usr/bin/python3 - "$WORK/corpus.txt" "$WORK/sft.jsonl" "$WORK/test.jsonl" "$WORK/general.txt" <<'PY'
+import json, sys
+docs = [d for d in open(sys.argv[1]).read().split("\n\n") if d.strip()]
+with open(sys.argv[4], "w") as f:
+    f.write("".join("篇" + d[1:] + "\n\n" for d in docs))
+rows = []
+for d in docs:
+    a, b = d.split("\n")[2].rstrip("。").split("，")
+    rows.append({"prompt": f"{a}的下一句是什么？ 直接输出句子即可。", "response": b, "direction": "forward"})
+    rows.append({"prompt": f"{b}的上一句是什么？ 直接输出句子即可。", "response": a, "direction": "backward"})
+with open(sys.argv[2], "w") as f:
+    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:160])
+with open(sys.argv[3], "w") as f:
+    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[160:])
+PY
+OUT="$WORK/rev" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+  GENERAL_CHARS=2000 SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
+  bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/rev.log" 2>&1 ||
+  fail "reversal.sh: $(tail -5 "$WORK/rev.log")"
+for fam in diffusion ar; do
+  n=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$WORK/rev/eval_$fam.json" 2>/dev/null)
+  [ "$n" = 8 ] || fail "reversal.sh: eval_$fam.json holds '$n' items, expected 8"
+done
+
 [ "$failures" -eq 0 ] && echo "ok" || { echo "$failures failure(s)"; exit 1; }
