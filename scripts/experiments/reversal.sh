@@ -6,6 +6,9 @@
 #             a general poetry slice), shards with the shipped tokenizer, the starting models
 #   pretrain  LLaDA (diffusion) and its AR twin (causal), same shape, data, order, seed, batch and
 #             token budget; constant learning rate, then a linear decay to lr/40 over the last 10%
+#   keep      copy each pre-training run's newest checkpoint (with its config and metrics) to
+#             experiments/checkpoints/reversal/ for committing; `pretrain` restores from there when
+#             OUT has no run yet, so a later session (a fresh machine) resumes the run exactly
 #   sft       both pre-trained models fine-tuned on the question format with the non-famous poems'
 #             SFT set (SFT_DATA), same steps, batch and learning rate for both
 #   eval      the paper's protocol on the famous-pair test (TEST_PAIRS pairs, both directions,
@@ -82,9 +85,29 @@ pretrain_config() {
 JSON
 }
 
+KEEP=${KEEP:-$ROOT/experiments/checkpoints/reversal}
+
+stage_keep() {
+  local fam step
+  for fam in $FAMILIES; do
+    [[ -f pre_$fam/latest ]] || continue
+    step=$(cat "pre_$fam/latest")
+    rm -rf "$KEEP/pre_$fam.tmp"
+    mkdir -p "$KEEP/pre_$fam.tmp"
+    cp -r "pre_$fam/$step" "pre_$fam/config.json" "pre_$fam/metrics.jsonl" "pre_$fam/latest" "$KEEP/pre_$fam.tmp/"
+    rm -rf "$KEEP/pre_$fam"
+    mv "$KEEP/pre_$fam.tmp" "$KEEP/pre_$fam"
+    echo "reversal.sh: kept pre_$fam/$step in $KEEP/pre_$fam"
+  done
+}
+
 stage_pretrain() {
   local fam lr
   for fam in $FAMILIES; do
+    if [[ ! -e pre_$fam && -f $KEEP/pre_$fam/latest ]]; then
+      cp -r "$KEEP/pre_$fam" "pre_$fam"
+      echo "reversal.sh: restored pre_$fam from $KEEP/pre_$fam ($(cat "pre_$fam/latest"))"
+    fi
     lr=$LR_DIFF
     [[ $fam == ar ]] && lr=$LR_AR
     pretrain_config "$fam" "$lr" > "pre_$fam.json"
@@ -138,8 +161,9 @@ for stage in "$@"; do
   case $stage in
     data) stage_data ;;
     pretrain) stage_pretrain ;;
+    keep) stage_keep ;;
     sft) stage_sft ;;
     eval) stage_eval ;;
-    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, sft, eval)" >&2; exit 2 ;;
+    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, keep, sft, eval)" >&2; exit 2 ;;
   esac
 done
