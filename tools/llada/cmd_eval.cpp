@@ -154,15 +154,32 @@ json run_task(const eval::Task& task, const EvalArgs& a, Session& s, Decoder& de
   return summary;
 }
 
+// `s` padded with spaces to `width` terminal columns (CJK and other wide characters take two).
+std::string pad(const std::string& s, size_t width) {
+  size_t cols = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    cols += len >= 3 ? 2 : 1;  // 3- and 4-byte sequences: CJK, kana, hangul, emoji (wide)
+    i += len;
+  }
+  return cols >= width ? s : s + std::string(width - cols, ' ');
+}
+
 void print_summary(const json& tasks) {
-  std::printf("%-40s %-24s %8s %8s\n", "task", "group", "items", "score");
+  auto row = [](const std::string& task, const std::string& group, const std::string& items,
+                const std::string& score) {
+    std::printf("%s %s %8s %8s\n", pad(task, 40).c_str(), pad(group, 28).c_str(), items.c_str(),
+                score.c_str());
+  };
+  row("task", "group", "items", "score");
   for (const auto& t : tasks) {
-    std::printf("%-40s %-24s %8lld %7.2f%%\n", t["task"].get<std::string>().c_str(), "(all)",
-                (long long)t["items"].get<int64_t>(), 100.0 * t["score"].get<double>());
+    row(t["task"].get<std::string>(), "(all)", std::to_string(t["items"].get<int64_t>()),
+        strformat("%.2f%%", 100.0 * t["score"].get<double>()));
     for (auto& [field, vals] : t["groups"].items())
       for (auto& [v, sc] : vals.items())
-        std::printf("%-40s %-24s %8lld %7.2f%%\n", "", (field + "=" + v).c_str(),
-                    (long long)sc["items"].get<int64_t>(), 100.0 * sc["score"].get<double>());
+        row("", field + "=" + v, std::to_string(sc["items"].get<int64_t>()),
+            strformat("%.2f%%", 100.0 * sc["score"].get<double>()));
   }
 }
 
