@@ -52,10 +52,13 @@ with open(sys.argv[2], "w") as f:
 with open(sys.argv[3], "w") as f:
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[160:])
 PY
-OUT="$WORK/rev" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+OUT="$WORK/rev" KEEP="$WORK/keep" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
   GENERAL_CHARS=2000 SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/rev.log" 2>&1 ||
   fail "reversal.sh: $(tail -5 "$WORK/rev.log")"
+OUT="$WORK/rev" KEEP="$WORK/keep" bash "$SRC/scripts/experiments/reversal.sh" keep >>"$WORK/rev.log" 2>&1 ||
+  fail "reversal.sh keep: $(tail -3 "$WORK/rev.log")"
+[ -f "$WORK/keep/pre_diffusion/latest" ] && [ -f "$WORK/keep/pre_ar/config.json" ] || fail "reversal.sh keep kept nothing"
 for fam in diffusion ar; do
   n=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$WORK/rev/eval_$fam.json" 2>/dev/null)
   [ "$n" = 8 ] || fail "reversal.sh: eval_$fam.json holds '$n' items, expected 8"
