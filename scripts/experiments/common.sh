@@ -10,12 +10,9 @@ source "$ROOT/bench/torch_env.sh"
 torch_env_detect "$PY"
 torchpy() { env "${TORCH_ENV[@]}" "$PY" "$@"; }
 
-# investigation_setup CORPUS: in the current directory, shards/{train,heldout}.tok and
-# init_diffusion/, init_ar/ (the shipped model's shape and special ids, seed 7).
-investigation_setup() {
-  local corpus=$1
-  [[ -f "$corpus" ]] || { echo "$0: $corpus missing (scripts/data/fetch_all.sh)" >&2; exit 1; }
-  "$LLADA" prepare --tokenizer "$TOK" --out shards --heldout-fraction 0.02 "$corpus"
+# starting_models: in the current directory, init_diffusion/ and init_ar/ (the shipped model's
+# shape, tokenizer and special ids; one seed, so both families start from the same weights).
+starting_models() {
   "$PY" - "$TOK/config.json" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -28,6 +25,15 @@ PYEOF
     "$LLADA" init --config model_$kind.json --out init_$kind --seed 7 --force
     cp "$TOK"/tokenizer.json "$TOK"/tokenizer_config.json init_$kind/
   done
+}
+
+# investigation_setup CORPUS: in the current directory, shards/{train,heldout}.tok and the
+# starting models.
+investigation_setup() {
+  local corpus=$1
+  [[ -f "$corpus" ]] || { echo "$0: $corpus missing (scripts/data/fetch_all.sh)" >&2; exit 1; }
+  "$LLADA" prepare --tokenizer "$TOK" --out shards --heldout-fraction 0.02 "$corpus"
+  starting_models
 }
 
 # investigation_config OBJECTIVE INIT OUT STEPS LR SCHEDULE CHECKPOINT_EVERY [EVAL_EVERY]

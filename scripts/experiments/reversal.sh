@@ -53,18 +53,7 @@ stage_data() {
   rm -rf shards shards_heldout
   "$LLADA" prepare --tokenizer "$TOK" --out shards mix_train.txt
   "$LLADA" prepare --tokenizer "$TOK" --out shards_heldout mix_heldout.txt
-  "$PY" - "$TOK/config.json" <<'PYEOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-json.dump(c, open("model_diffusion.json", "w"), indent=1)
-c["causal"] = True
-json.dump(c, open("model_ar.json", "w"), indent=1)
-PYEOF
-  local kind
-  for kind in diffusion ar; do
-    "$LLADA" init --config model_$kind.json --out init_$kind --seed 7 --force
-    cp "$TOK"/tokenizer.json "$TOK"/tokenizer_config.json init_$kind/
-  done
+  starting_models
 }
 
 # pretrain_config OBJECTIVE LR: the run's configuration (out: pre_OBJECTIVE).
