@@ -1,5 +1,6 @@
 #include "eval/likelihood.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -30,6 +31,24 @@ double log_prob(const float* row, int64_t V, int32_t target) {
   return double(row[target] - mx) - std::log(s);
 }
 
+// Mini-batches needed before their spread, rather than the rows', gives the standard error.
+constexpr size_t kMinBatchesForBatchError = 8;
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / double(v.size());
+}
+
+// Standard error of the mean of v (sample standard deviation / sqrt(n)); 0 for fewer than 2 values.
+double standard_error(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / double(v.size() - 1) / double(v.size()));
+}
+
 }  // namespace
 
 LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32_t>& prompt,
@@ -38,17 +57,20 @@ LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32
   const int64_t P = int64_t(prompt.size()), A = int64_t(answer.size()), L = P + A;
   const int64_t V = m.cfg.embedding_size;
   LLADA_CHECK(A > 0, "likelihood: the answer is empty");
-  LLADA_CHECK(opt.batch > 0 && opt.mc_num >= opt.batch && opt.mc_num % opt.batch == 0,
-              "likelihood: --mc-num (%lld) must be a positive multiple of --batch (%lld)",
+  LLADA_CHECK(opt.batch > 0 && opt.mc_num > 0, "likelihood: --mc-num (%lld) and --batch (%lld) must be >= 1",
               (long long)opt.mc_num, (long long)opt.batch);
+  // Fewer samples than a mini-batch: one mini-batch of mc_num rows.
+  const int64_t batch = std::min(opt.batch, opt.mc_num);
+  LLADA_CHECK(opt.mc_num % batch == 0, "likelihood: --mc-num (%lld) must be a multiple of --batch (%lld)",
+              (long long)opt.mc_num, (long long)batch);
   LLADA_CHECK(opt.mask_id >= 0 && opt.mask_id < V, "likelihood: mask id %d outside the vocabulary",
               opt.mask_id);
   LLADA_CHECK(L <= m.cfg.max_sequence_length, "likelihood: %lld tokens exceed the model's maximum %lld",
               (long long)L, (long long)m.cfg.max_sequence_length);
   const bool cfg = opt.cfg_scale > 0;
   // A one-token answer has m = A = 1 in every row: one row is enough and the estimate is exact.
-  const int64_t b = (A == 1) ? 1 : opt.batch;
-  const int64_t n_batches = (A == 1) ? 1 : opt.mc_num / opt.batch;
+  const int64_t b = (A == 1) ? 1 : batch;
+  const int64_t n_batches = (A == 1) ? 1 : opt.mc_num / batch;
   const int64_t rows_per_seq = cfg ? 2 : 1;
 
   Rng rng(opt.seed);
@@ -57,7 +79,7 @@ LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32
   std::vector<int64_t> row_of;  // which batch row each logit row belongs to
   std::vector<uint8_t> masked(static_cast<size_t>(A));
   std::vector<int64_t> perm(static_cast<size_t>(A));
-  std::vector<double> batch_losses;
+  std::vector<double> batch_losses, row_losses, batch_rows(static_cast<size_t>(b));
   std::vector<float> mixed(cfg ? size_t(V) : 0);
   LikelihoodResult res;
 
@@ -98,7 +120,7 @@ LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32
     fa.n_rows = int64_t(rows.size());
     const float* logits = model_forward(m, fa, ws);
     res.model_calls++;
-    double loss = 0;
+    std::fill(batch_rows.begin(), batch_rows.end(), 0.0);
     for (size_t i = 0; i < targets.size(); ++i) {
       const float* row = logits + int64_t(i * rows_per_seq) * V;
       if (cfg) {  // guided logits: un + (s+1) (cond - un)
@@ -109,19 +131,22 @@ LikelihoodResult estimate_log_likelihood(const Model& m, const std::vector<int32
       }
       double ce = -log_prob(row, V, targets[i]);
       double p = double(mc[size_t(row_of[i])]) / double(A);
-      loss += ce / p;
+      batch_rows[size_t(row_of[i])] += ce / p;
     }
+    double loss = 0;
+    for (double l : batch_rows) loss += l;
     batch_losses.push_back(loss / double(b));
+    row_losses.insert(row_losses.end(), batch_rows.begin(), batch_rows.end());
   }
-  double mean = 0;
-  for (double l : batch_losses) mean += l;
-  mean /= double(batch_losses.size());
-  double var = 0;
-  for (double l : batch_losses) var += (l - mean) * (l - mean);
-  res.log_likelihood = -mean;
-  res.std_error = batch_losses.size() > 1
-                      ? std::sqrt(var / double(batch_losses.size() - 1) / double(batch_losses.size()))
-                      : 0.0;
+  res.log_likelihood = -mean_of(batch_losses);
+  res.samples = int64_t(row_losses.size());
+  if (A == 1) return res;  // exact: no Monte-Carlo error
+  // The rows of one mini-batch are stratified over the mask count (not independent), so the spread
+  // of mini-batch means is the exact basis for the error; with few mini-batches that spread is
+  // itself too noisy (0 at one), and the rows are treated as independent instead, which
+  // overstates the error of a stratified mean: honest, never 0.
+  res.std_error = batch_losses.size() >= kMinBatchesForBatchError ? standard_error(batch_losses)
+                                                                  : standard_error(row_losses);
   return res;
 }
 

@@ -12,8 +12,8 @@
 namespace llada {
 
 struct LikelihoodOptions {
-  int64_t mc_num = 128;     // Monte-Carlo samples in all (a multiple of batch)
-  int64_t batch = 16;       // rows per model call
+  int64_t mc_num = 128;     // Monte-Carlo samples in all (a multiple of batch, or below it)
+  int64_t batch = 16;       // rows per model call (mc_num when that is smaller)
   double cfg_scale = 0.0;   // > 0: unconditional input masks the whole prompt
   int32_t mask_id = -1;     // the model's mask token
   uint64_t seed = 0;
@@ -21,7 +21,11 @@ struct LikelihoodOptions {
 
 struct LikelihoodResult {
   double log_likelihood = 0;  // the estimate (minus the mean loss over mini-batches)
-  double std_error = 0;       // standard error of that mean over mini-batches
+  // Its standard error: from the spread of mini-batch means when there are 8 or more, else from
+  // the spread of single rows (an overstatement for the stratified rows, but never 0); 0 when the
+  // estimate is exact (a one-token answer).
+  double std_error = 0;
+  int64_t samples = 0;  // Monte-Carlo rows used
   int64_t model_calls = 0;
 };
 

@@ -18,9 +18,9 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
-Task load_task(const std::string& path, int64_t limit) {
+Task load_task(const std::string& path, int64_t limit, const char* flag) {
   std::ifstream f(path);
-  LLADA_CHECK(f.good(), "--task %s: cannot open the file", path.c_str());
+  LLADA_CHECK(f.good(), "%s %s: cannot open the file", flag, path.c_str());
   Task t;
   t.path = path;
   std::string text;
@@ -59,17 +59,21 @@ Task load_task(const std::string& path, int64_t limit) {
                   "%s:%lld: label %lld is outside the %zu choices", p, (long long)n,
                   (long long)it.label, it.choices.size());
     } else {
-      LLADA_CHECK(j.contains("response") && j["response"].is_string(),
+      const char* field = j.contains("response") ? "response" : "answer";
+      LLADA_CHECK(!(j.contains("response") && j.contains("answer")),
+                  "%s:%lld: give \"response\" or \"answer\", not both", p, (long long)n);
+      LLADA_CHECK(j.contains(field) && j[field].is_string(),
                   "%s:%lld: a generation item needs a \"response\" string (or give \"choices\" and "
                   "\"label\" for multiple choice)",
                   p, (long long)n);
-      it.response = j["response"].get<std::string>();
+      it.response = j[field].get<std::string>();
     }
     for (auto& [k, v] : j.items())
-      if (k != "prompt" && k != "response" && k != "choices" && k != "label") it.meta[k] = v;
+      if (k != "prompt" && k != "response" && k != "answer" && k != "choices" && k != "label")
+        it.meta[k] = v;
     t.items.push_back(std::move(it));
   }
-  LLADA_CHECK(!t.items.empty(), "--task %s: no items", path.c_str());
+  LLADA_CHECK(!t.items.empty(), "%s %s: no items", flag, path.c_str());
   return t;
 }
 

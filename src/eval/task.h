@@ -1,7 +1,8 @@
 // Evaluation task files (`llada eval --task FILE`): JSON lines, one item per line, checked with
 // file:line errors, and the scoring rules of each kind of item.
 //
-//   generation       {"prompt": text, "response": text, ...}        (the project's SFT/eval rows)
+//   generation       {"prompt": text, "response": text, ...}        (the project's SFT/eval rows;
+//                                                                     "answer" is read as "response")
 //   multiple choice  {"prompt": text, "choices": [text, ...], "label": int, ...}
 //
 // Every other field of a row is metadata (e.g. "direction", "source"): it is kept in the report
@@ -32,8 +33,9 @@ struct Task {
 };
 
 // Reads a task file; `limit` > 0 keeps the first `limit` items. Throws naming file:line for broken
-// JSON, missing or mistyped fields, labels outside the choices, and an empty file.
-Task load_task(const std::string& path, int64_t limit = 0);
+// JSON, missing or mistyped fields, labels outside the choices, and an empty file (`flag` is the
+// option that named the file, for the errors that cannot name a line).
+Task load_task(const std::string& path, int64_t limit = 0, const char* flag = "--task");
 
 // How a generation is scored against the expected response (1 = right, 0 = wrong).
 enum class Metric {

@@ -145,3 +145,53 @@ TEST(Likelihood, RejectsBadOptions) {
   o.mc_num = 8;
   EXPECT_THROW(estimate_log_likelihood(m, {1}, {}, o, ws), Error);
 }
+
+TEST(Likelihood, FewerSamplesThanABatchIsOneMiniBatch) {
+  Model m = tiny_model(4);
+  Workspace ws;
+  LikelihoodOptions o;
+  o.mask_id = 19;
+  o.mc_num = 4;
+  o.batch = 16;
+  LikelihoodResult r = estimate_log_likelihood(m, {1, 2}, {3, 4, 5}, o, ws);
+  EXPECT_EQ(r.samples, 4);
+  EXPECT_EQ(r.model_calls, 1);
+  o.mc_num = 6;  // not a multiple of the (clamped) batch of 4... but 6 < 16 makes the batch 6
+  EXPECT_NO_THROW(estimate_log_likelihood(m, {1, 2}, {3, 4, 5}, o, ws));
+}
+
+TEST(Likelihood, StandardErrorMatchesTheSpreadOverSeeds) {
+  // The reported error must describe how far an estimate falls from the truth: for one mini-batch
+  // (where the spread of mini-batch means says nothing), for a few and for many.
+  Model m = tiny_model(6);
+  Workspace ws;
+  const std::vector<int32_t> prompt = {1, 2, 3}, answer = {4, 5, 6, 7, 8, 9};
+  LikelihoodOptions o;
+  o.mask_id = 19;
+  o.batch = 16;
+  o.mc_num = 4096;  // error ~0.05, a quarter of the smallest error checked
+  o.seed = 1;
+  const LikelihoodResult truth = estimate_log_likelihood(m, prompt, answer, o, ws);
+  for (int64_t mc : {16, 32, 128}) {
+    o.mc_num = mc;
+    const int seeds = 100;
+    double sum = 0, sum2 = 0, se = 0;
+    int covered = 0;
+    for (int s = 0; s < seeds; ++s) {
+      o.seed = uint64_t(1000 + s);
+      LikelihoodResult r = estimate_log_likelihood(m, prompt, answer, o, ws);
+      sum += r.log_likelihood;
+      sum2 += r.log_likelihood * r.log_likelihood;
+      se += r.std_error / seeds;
+      covered += std::fabs(r.log_likelihood - truth.log_likelihood) <= 2 * r.std_error;
+    }
+    const double sd = std::sqrt((sum2 - sum * sum / seeds) / (seeds - 1));
+    std::printf("mc_num %lld: mean reported error %.4f, spread over seeds %.4f, 2-error intervals "
+                "holding the truth %d/%d\n", (long long)mc, se, sd, covered, seeds);
+    // Nominal coverage is ~95%; heavy-tailed rows (a one-token mask weighs A times its loss) make
+    // small samples' errors a little low, and 100 seeds carry ~3% noise.
+    EXPECT_GE(covered, 82) << "mc_num " << mc;
+    EXPECT_GE(se, 0.75 * sd) << "mc_num " << mc;
+    EXPECT_LE(se, 3.0 * sd) << "mc_num " << mc;
+  }
+}
