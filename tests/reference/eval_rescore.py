@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent re-scoring of an `llada eval --report` file: recomputes every item's score from its
 output and expected answer (generation: contains / exact / number, as eval/task.h defines them;
-multiple choice: argmax of the reported log-likelihoods against the label), then every task's and
-group's mean, and exits 1 naming the first disagreement.
+multiple choice: argmax of the reported log-likelihoods against the label; perplexity windows:
+NLL / tokens), then every task's and group's mean (perplexity: total NLL / total tokens), and exits 1 naming the first disagreement.
 
 usage: eval_rescore.py REPORT.json
 """
@@ -23,6 +23,8 @@ def last_number(s):
 
 
 def score(item, metric):
+    if "window" in item:  # perplexity: NLL per scored token of the window
+        return item["nll"] / item["tokens"]
     if "choices" in item:
         lls = item["log_likelihoods"]
         return 1.0 if lls.index(max(lls)) == item["label"] else 0.0
@@ -46,8 +48,11 @@ def main():
             bad += 1
     for t in r["tasks"]:
         items = [it for it in r["items"] if it["task"] == t["task"]]
-        mean = sum(score(it, metric) for it in items) / len(items)
-        if len(items) != t["items"] or abs(mean - t["score"]) > 1e-12:
+        if t["metric"] == "nll_per_token":  # a ratio of sums: every scored token weighs the same
+            mean = sum(it["nll"] for it in items) / sum(it["tokens"] for it in items)
+        else:
+            mean = sum(score(it, metric) for it in items) / len(items)
+        if len(items) != t["items"] or abs(mean - t["score"]) > 1e-9 * max(1.0, abs(mean)):
             print(f"task {t['task']}: report says {t['score']} over {t['items']}, rescored {mean} over {len(items)}")
             bad += 1
         for field, vals in t["groups"].items():

@@ -1,4 +1,5 @@
-// `llada eval --model DIR --task FILE [--task FILE ...]`: runs task files (eval/task.h) through the
+// `llada eval --model DIR --task FILE [--task FILE ...]`: runs task files (eval/task.h, and text or
+// token shards as perplexity tasks, eval/perplexity.h) through the
 // model, scores every item, prints a summary table (per task and per metadata value) and writes a
 // JSON report with every item's prompt, output, expected answer and score. Generation items decode
 // with the generate command's flags (reverse diffusion, or left to right for a causal model);
@@ -17,6 +18,7 @@
 #include "core/progress.h"
 #include "core/sys.h"
 #include "eval/likelihood.h"
+#include "eval/perplexity.h"
 #include "eval/task.h"
 #include "generation_flags.h"
 #include "sample/decoder.h"
@@ -32,7 +34,7 @@ struct EvalArgs {
   std::string model, metric = "contains", report;
   std::vector<std::string> tasks;
   bool chat = false;
-  int64_t limit = 0, mc_num = 128, mc_batch = 16;
+  int64_t limit = 0, mc_num = 128, mc_batch = 16, window = 128;
   int threads = 0;
   cli::GenerationFlags gen;
   std::vector<std::string> given;
@@ -154,6 +156,39 @@ json run_task(const eval::Task& task, const EvalArgs& a, Session& s, Decoder& de
   return summary;
 }
 
+// A perplexity task: the file's windows, each scored as NLL per token (exact for a causal model,
+// the diffusion bound for LLaDA).
+json run_perplexity_task(const std::string& path, const EvalArgs& a, Session& s, const GenerateOptions& o,
+                         json& items_out) {
+  const std::vector<int32_t> tokens =
+      eval::load_perplexity_tokens(path, s.tokenizer("--task"), s.model.cfg.vocab_size);
+  LLADA_CHECK(a.window <= s.model.cfg.max_sequence_length, "--window %lld exceeds the model's maximum length %lld",
+              (long long)a.window, (long long)s.model.cfg.max_sequence_length);
+  const auto windows = eval::perplexity_windows(tokens, a.window, a.limit);
+  LikelihoodOptions lo;
+  lo.mc_num = a.mc_num;
+  lo.batch = a.mc_batch;
+  lo.mask_id = int32_t(s.model.cfg.mask_token_id);
+  Workspace ws;
+  std::vector<eval::WindowScore> scores;
+  Progress bar("eval " + path, int64_t(windows.size()), "windows");
+  for (size_t i = 0; i < windows.size(); ++i) {
+    lo.seed = o.seed + uint64_t(i) * 1000003ull;  // by window: the same window scores the same anywhere
+    const eval::WindowScore w = eval::score_window(s.model, windows[i], lo, ws);
+    scores.push_back(w);
+    items_out.push_back({{"task", path}, {"window", i}, {"tokens", w.tokens}, {"nll", w.nll},
+                         {"std_error", w.std_error}, {"score", w.nll / double(w.tokens)}});
+    bar.update(int64_t(i + 1));
+    if (!Progress::enabled() && ((i + 1) % 50 == 0 || i + 1 == windows.size()))
+      std::fprintf(stderr, "eval %s: %zu/%zu windows\n", path.c_str(), i + 1, windows.size());
+  }
+  bar.finish();
+  const eval::PerplexitySummary p = eval::summarize(scores);
+  return {{"task", path}, {"items", p.windows}, {"metric", "nll_per_token"}, {"score", p.nll_per_token},
+          {"std_error", p.std_error}, {"tokens", p.tokens}, {"perplexity", std::exp(p.nll_per_token)},
+          {"bound", !s.model.cfg.causal}, {"groups", json::object()}};
+}
+
 // `s` padded with spaces to `width` terminal columns (CJK and other wide characters take two).
 std::string pad(const std::string& s, size_t width) {
   size_t cols = 0;
@@ -174,6 +209,13 @@ void print_summary(const json& tasks) {
   };
   row("task", "group", "items", "score");
   for (const auto& t : tasks) {
+    if (t["metric"] == "nll_per_token") {  // lower is better; a bound for a diffusion model
+      row(t["task"].get<std::string>(), "(windows)", std::to_string(t["items"].get<int64_t>()),
+          strformat("%.4f +- %.4f nats/token%s (perplexity %.2f)", t["score"].get<double>(),
+                    t["std_error"].get<double>(), t["bound"].get<bool>() ? " <=" : "",
+                    t["perplexity"].get<double>()));
+      continue;
+    }
     row(t["task"].get<std::string>(), "(all)", std::to_string(t["items"].get<int64_t>()),
         strformat("%.2f%%", 100.0 * t["score"].get<double>()));
     for (auto& [field, vals] : t["groups"].items())
@@ -190,8 +232,10 @@ int run_eval(const EvalArgs& a) {
   LLADA_CHECK(a.mc_num >= 1 && a.mc_batch >= 1, "--mc-num and --mc-batch must be >= 1");
   const eval::Metric metric = eval::parse_metric(a.metric);
   const GenerateOptions o = a.gen.resolve();
+  LLADA_CHECK(a.window >= 2, "--window must be >= 2, got %lld", (long long)a.window);
   std::vector<eval::Task> tasks;
-  for (const auto& path : a.tasks) tasks.push_back(eval::load_task(path, a.limit));  // all checked first
+  for (const auto& path : a.tasks)  // every file checked before any work
+    if (!eval::is_perplexity_file(path)) tasks.push_back(eval::load_task(path, a.limit));
 
   Session s = Session::open(a.model);
   check_family_flags(s, a.given);
@@ -199,7 +243,10 @@ int run_eval(const EvalArgs& a) {
   Decoder dec(s, a.gen.cache_mode());
   json summaries = json::array(), items = json::array();
   const double t0 = now_seconds();
-  for (const auto& t : tasks) summaries.push_back(run_task(t, a, s, dec, o, metric, items));
+  size_t next = 0;
+  for (const auto& path : a.tasks)  // in the order given
+    summaries.push_back(eval::is_perplexity_file(path) ? run_perplexity_task(path, a, s, o, items)
+                                                       : run_task(tasks[next++], a, s, dec, o, metric, items));
   const double seconds = now_seconds() - t0;
   print_summary(summaries);
   std::printf("%lld items in %.1f s (%.2f items/s)\n", (long long)items.size(), seconds,
@@ -212,7 +259,7 @@ int run_eval(const EvalArgs& a) {
           {"temperature", o.temperature}, {"cfg_scale", o.cfg_scale},
           {"remasking", remasking_name(o.remasking)}, {"seed", o.seed}, {"cache", a.gen.cache},
           {"threshold", o.threshold}, {"factor", o.factor}, {"batch_size", a.gen.batch_size},
-          {"chat", a.chat}, {"metric", a.metric}, {"mc_num", a.mc_num}, {"limit", a.limit},
+          {"chat", a.chat}, {"metric", a.metric}, {"mc_num", a.mc_num}, {"limit", a.limit}, {"window", a.window},
           {"autoregressive", s.model.cfg.causal}}},
         {"seconds", seconds},
         {"tasks", summaries},
@@ -223,16 +270,18 @@ int run_eval(const EvalArgs& a) {
   return 0;
 }
 
-cli::Registration reg("eval", "Score a model on task files: generation (contains/exact/number) and multiple choice", [](CLI::App& app) {
+cli::Registration reg("eval", "Score a model on task files: generation (contains/exact/number), multiple choice, perplexity", [](CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   app.add_option("--model", a->model, "model directory (with tokenizer.json)")->required();
-  app.add_option("--task", a->tasks, "JSON-lines task file (repeat for several)")->required();
+  app.add_option("--task", a->tasks,
+                 "JSON-lines task file, or .txt / .tok for perplexity (repeat for several)")->required();
   app.add_option("--metric", a->metric, "generation items: contains (default) | exact | number");
   app.add_option("--limit", a->limit, "first N items of each task (default: all)");
   app.add_option("--report", a->report, "write every item's prompt, output and score as JSON");
   app.add_flag("--chat", a->chat, "wrap prompts in the chat template (user turn + assistant header)");
   app.add_option("--mc-num", a->mc_num, "multiple choice: Monte-Carlo samples per choice (default 128)");
   app.add_option("--mc-batch", a->mc_batch, "multiple choice: samples per model call (default 16)");
+  app.add_option("--window", a->window, "perplexity tasks: tokens per window, the first as context (default 128)");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   a->gen.add_to(app);
   return [a, &app]() -> int {
