@@ -41,7 +41,7 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
     std::copy(prompts[size_t(b)].begin(), prompts[size_t(b)].end(), x.begin() + b * T + off);
   }
   KVCache cache;
-  cache.allocate(m.cfg, B, T);
+  if (!o.ar_recompute) cache.allocate(m.cfg, B, T);
   Workspace ws;
   std::vector<int32_t> step_ids(static_cast<size_t>(B)), rows(static_cast<size_t>(B));
   std::vector<uint8_t> stopped(size_t(B), 0);
@@ -62,20 +62,37 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
   for (int64_t b = 0; b < B; ++b)
     std::copy(x.begin() + b * T, x.begin() + b * T + P, prompt_ids.begin() + b * P);
   for (int64_t b = 0; b < B; ++b) rows[size_t(b)] = int32_t(b * P + P - 1);
+  // Recomputing: the prefix [0, P+s) of every row, packed [B, P+s] with its key mask.
+  std::vector<int32_t> prefix_rows(static_cast<size_t>(o.ar_recompute ? B : 0));
+  std::vector<int32_t> prefix_ids(o.ar_recompute ? x.size() : 0);
+  std::vector<uint8_t> prefix_mask(o.ar_recompute ? x.size() : 0);
   for (int64_t s = 0; s < G; ++s) {
     // Call 0 runs the whole prompt (filling the cache) and reads its last position; call s > 0 runs
-    // the token chosen at s-1, at position P+s-1.
+    // the token chosen at s-1, at position P+s-1. Recomputing runs positions [0, P+s) every time.
     ForwardArgs a;
     a.B = B;
     a.causal = true;
-    a.cache = &cache;
     a.key_mask = key_mask.data();
-    if (s == 0) {
+    if (o.ar_recompute) {
+      const int64_t L = P + s;
+      for (int64_t b = 0; b < B; ++b) {
+        std::copy(x.begin() + b * T, x.begin() + b * T + L, prefix_ids.begin() + b * L);
+        std::copy(key_mask.begin() + b * T, key_mask.begin() + b * T + L, prefix_mask.begin() + b * L);
+        prefix_rows[size_t(b)] = int32_t(b * L + L - 1);
+      }
+      a.T = L;
+      a.ids = prefix_ids.data();
+      a.key_mask = prefix_mask.data();
+      a.rows = prefix_rows.data();
+      a.n_rows = B;
+    } else if (s == 0) {
+      a.cache = &cache;
       a.T = P;
       a.ids = prompt_ids.data();
       a.rows = rows.data();
       a.n_rows = B;
     } else {
+      a.cache = &cache;
       for (int64_t b = 0; b < B; ++b) step_ids[size_t(b)] = x[size_t(b * T + P + s - 1)];
       a.T = 1;
       a.pos0 = P + s - 1;

@@ -40,6 +40,9 @@ struct GenerateOptions {
   // Never commit the mask id (its logit -inf). Off by default: the authors' sampler may predict it.
   // Always on for parallel decoding and KV-cached sources (see generate.cpp).
   bool never_predict_mask = false;
+  // Causal models only: run the whole prefix at every step instead of one token over the KV cache
+  // (the same tokens, far slower: the check and the baseline of the cache).
+  bool ar_recompute = false;
 
   bool parallel() const { return threshold > 0 || factor > 0; }
 };
