@@ -19,7 +19,11 @@
 # env:   LLADA, OUT, STEPS (30000), FAMILIES ("diffusion ar"), PRECISION (bf16), LR_DIFF (2e-3),
 #        LR_AR (2e-3), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
-#        FAMOUS, POETRY, SFT_DATA, TEST (the data files)
+#        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
+#        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files)
+# small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
+#        OUT=out/experiments/reversal_small KEEP=experiments/checkpoints/reversal_small FAMOUS_DOCS=120
+#        FAMOUS_COPIES=8 GENERAL_CHARS=40000 STEPS=3000 SFT_STEPS=400 scripts/experiments/reversal.sh ...
 # tiny:  OUT=/tmp/rv STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=3 scripts/experiments/reversal.sh data pretrain sft eval
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -43,13 +47,19 @@ FAMOUS=${FAMOUS:-$ROOT/data/pretrain/famous.txt}
 POETRY=${POETRY:-$ROOT/data/pretrain/poetry.txt}
 SFT_DATA=${SFT_DATA:-$ROOT/data/sft/poems_train.jsonl}
 TEST=${TEST:-$ROOT/data/eval/reversal.jsonl}
+FAMOUS_DOCS=${FAMOUS_DOCS:-0}
+KEEP=${KEEP:-$ROOT/experiments/checkpoints/reversal}
+[[ $KEEP == /* ]] || KEEP=$ROOT/$KEEP
+[[ $OUT == /* ]] || OUT=$ROOT/$OUT
 mkdir -p "$OUT"
 cd "$OUT"
 
 stage_data() {
   "$PY" "$ROOT/scripts/experiments/reversal_data.py" --famous "$FAMOUS" \
     --poetry "$POETRY" --out-train mix_train.txt --out-heldout mix_heldout.txt \
-    --famous-copies "$FAMOUS_COPIES" --general-chars "$GENERAL_CHARS"
+    --famous-copies "$FAMOUS_COPIES" --general-chars "$GENERAL_CHARS" --famous-docs "$FAMOUS_DOCS" \
+    $( (( FAMOUS_DOCS > 0 )) && echo --test "$TEST" --out-test test_all.jsonl)
+  (( FAMOUS_DOCS > 0 )) || cp "$TEST" test_all.jsonl
   rm -rf shards shards_heldout
   "$LLADA" prepare --tokenizer "$TOK" --out shards mix_train.txt
   "$LLADA" prepare --tokenizer "$TOK" --out shards_heldout mix_heldout.txt
@@ -73,8 +83,6 @@ pretrain_config() {
  "save_dtype": "f32", "eval_every": $ev, "eval_batches": 8, "log_every": $log}
 JSON
 }
-
-KEEP=${KEEP:-$ROOT/experiments/checkpoints/reversal}
 
 stage_keep() {
   local fam step
@@ -128,7 +136,8 @@ JSON
 
 stage_eval() {
   # TEST_PAIRS (forward, backward) pairs evenly spaced over the test file (pairs are adjacent lines).
-  "$PY" - "$TEST" "$TEST_PAIRS" > test_pairs.jsonl <<'PYEOF'
+  # (test_all.jsonl: the pairs of the pre-trained famous documents, written by the data stage)
+  "$PY" - test_all.jsonl "$TEST_PAIRS" > test_pairs.jsonl <<'PYEOF'
 import sys
 lines = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
 pairs = len(lines) // 2
