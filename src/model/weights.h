@@ -1,5 +1,6 @@
-// The model's weight tensors, listed exactly once (for_each) so that loading, saving,
-// initialisation, gradients and the optimizer all walk the same list with the same names.
+// The model's weight tensors, listed exactly once (visit_layout in weights.cpp, one line per
+// tensor: name, shape, role, member) so that loading, saving, initialisation, gradients and the
+// optimizer all walk the same list with the same names and decide by role, never by name.
 // Matrices keep their storage dtype (f32 or bf16; f16 files are widened to f32 at load);
 // norm weights are always f32 in memory.
 #pragma once
@@ -12,6 +13,23 @@
 #include "model/config.h"
 
 namespace llada {
+
+// What a tensor is for: initialisation, weight decay and storage follow from it.
+enum class WeightRole {
+  Embedding,      // wte: rows looked up by token id
+  Norm,           // RMSNorm scale (1-D): ones at init, always f32 in memory, never decayed
+  Projection,     // q, k, v, gate, up: normal(0, init_std)
+  OutProjection,  // attn_out and a block's ff_out, writing into the residual: init_std / sqrt(2 L)
+  Head,           // the untied output embedding (absent when weight_tying)
+};
+
+// One tensor of the layout a config implies.
+struct WeightInfo {
+  std::string name;  // the Hugging Face name
+  std::vector<int64_t> shape;
+  WeightRole role;
+  bool is_norm() const { return role == WeightRole::Norm; }
+};
 
 struct LayerWeights {
   Tensor attn_norm;  // (C)
@@ -33,9 +51,12 @@ struct Weights {
 
   const Tensor& lm_head() const { return head.empty() ? wte : head; }
 
-  // Visit every tensor in canonical order with its Hugging Face name. `head` is skipped when tied.
+  // Visit every tensor in canonical order. `head` is skipped when tied.
   void for_each(const std::function<void(Tensor&)>& f);
   void for_each(const std::function<void(const Tensor&)>& f) const;
+  // The same with each tensor's layout entry (name, shape, role).
+  void for_each(const std::function<void(const WeightInfo&, Tensor&)>& f);
+  void for_each(const std::function<void(const WeightInfo&, const Tensor&)>& f) const;
 
   // Allocate every tensor for `cfg` with names and shapes filled in (zeros). Matrices get
   // `matrix_dtype`, norms F32.
@@ -44,8 +65,17 @@ struct Weights {
   static Weights like(const Weights& w, DType dtype);
 };
 
-// Random initialisation for a new model: normal(0, init_std) for matrices (the output projections
-// attn_out and ff_out scaled by 1/sqrt(2*n_layers)), ones for norms.
+// The tensors `cfg` implies, in canonical (for_each) order: the one list behind allocate(), the
+// loader's expectations and the saver's checks.
+std::vector<WeightInfo> weight_layout(const ModelConfig& cfg);
+
+// Visits `w` and its twins (gradients, optimizer moments: Weights of the same layout) together:
+// f(info, w_tensor, twin_tensor...). Throws if a twin's layout differs.
+void for_each_twin(const Weights& w, const std::vector<const Weights*>& twins,
+                   const std::function<void(const WeightInfo&, const std::vector<const Tensor*>&)>& f);
+
+// Random initialisation for a new model by role: normal(0, init_std) for embeddings, projections
+// and the head, init_std / sqrt(2*n_layers) for output projections, ones for norms.
 void init_weights(Weights& w, const ModelConfig& cfg, uint64_t seed, float init_std = 0.02f);
 
 // Hugging Face LLaDA directory I/O (config.json + model.safetensors or shards with index).

@@ -142,7 +142,7 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
   std::vector<Tensor> loaded;
   std::set<std::string> used;
   const std::string where = wf.index.empty() ? wf.files[0] : wf.index;
-  for (const TensorSpec& spec : weight_layout(cfg)) {
+  for (const WeightInfo& spec : weight_layout(cfg)) {
     auto it = found.find(spec.name);
     const std::string want = shape_string(spec.shape);
     LLADA_CHECK(it != found.end(),
@@ -160,7 +160,7 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
     used.insert(spec.name);
 
     DType to;
-    if (spec.norm)
+    if (spec.is_norm())
       to = DType::F32;
     else if (opt.convert)
       to = opt.convert_to;
@@ -173,7 +173,7 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
     // misaligned pointer are undefined behaviour even where the CPU tolerates them. (BF16 views
     // need only 2-byte alignment, which every HF writer gives; our kernels use unaligned loads.)
     const bool aligned = reinterpret_cast<uintptr_t>(src.data) % dtype_size(src.dtype) == 0;
-    if (!spec.norm && !copy_all && to == src.dtype && aligned)
+    if (!spec.is_norm() && !copy_all && to == src.dtype && aligned)
       loaded.push_back(src);
     else
       loaded.push_back(convert_copy(src, to));
@@ -202,7 +202,7 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weight
   // Check the weights match the config before anything is written.
   std::vector<const Tensor*> tensors;
   w.for_each([&](const Tensor& t) { tensors.push_back(&t); });
-  const std::vector<TensorSpec> layout = weight_layout(cfg);
+  const std::vector<WeightInfo> layout = weight_layout(cfg);
   LLADA_CHECK(layout.size() == tensors.size(),
               "%s: weights have %zu tensors, config implies %zu (weight_tying=%s)", dir.c_str(),
               tensors.size(), layout.size(), cfg.weight_tying ? "true" : "false");

@@ -11,15 +11,6 @@
 
 namespace llada {
 
-// The tensors a config implies, in canonical (for_each) order: the one list behind allocate(), the
-// loader's expectations and the saver's checks.
-struct TensorSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  bool norm;  // 1-D norm weight (always F32 in memory)
-};
-std::vector<TensorSpec> weight_layout(const ModelConfig& cfg);
-
 // Weights built from tensors given in weight_layout(cfg) order (moved in; names must match).
 Weights weights_from_list(const ModelConfig& cfg, std::vector<Tensor>&& tensors);
 

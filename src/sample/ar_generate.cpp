@@ -14,8 +14,9 @@ void validate_autoregressive(const std::vector<std::vector<int32_t>>& prompts, c
   LLADA_CHECK(!prompts.empty(), "no prompts to generate from");
   LLADA_CHECK(sp.eos >= 0 && sp.eos < sp.vocab,
               "the model has no valid eos_token_id (got %d, vocab %lld)", sp.eos, (long long)sp.vocab);
-  LLADA_CHECK(o.gen_length > 0, "--gen-length must be positive, got %lld", (long long)o.gen_length);
-  LLADA_CHECK(o.temperature >= 0, "--temperature must be >= 0, got %g", o.temperature);
+  LLADA_CHECK_OPTION(o.gen_length > 0, "gen_length", "{gen_length} must be positive, got %lld",
+                     (long long)o.gen_length);
+  LLADA_CHECK_OPTION(o.temperature >= 0, "temperature", "{temperature} must be >= 0, got %g", o.temperature);
   for (size_t b = 0; b < prompts.size(); ++b)
     LLADA_CHECK(!prompts[b].empty(), "prompt %zu is empty: an autoregressive model needs at least one token", b);
   check_prompts(prompts, sp, o.gen_length, /*mask_allowed=*/true);  // a causal model reads it as a token

@@ -6,22 +6,30 @@
 
 namespace llada::sample {
 
-const std::vector<std::string>& diffusion_only_flags() {
-  static const std::vector<std::string> flags = {
-      "--steps",     "--block-length", "--remasking",   "--cfg-scale",          "--cache",
-      "--threshold", "--factor",       "--infill",      "--uneven-steps",       "--early-exit",
-      "--show",      "--never-predict-mask", "--confidence-eos-eot-inf"};
-  return flags;
+std::vector<std::string> diffusion_only_fields() {
+  std::vector<std::string> fields;
+  for (const OptionField& f : generate_option_fields())
+    if (f.family == OptionField::Family::Diffusion) fields.push_back(f.name);
+  fields.push_back("cache");
+  fields.push_back("show");
+  return fields;
 }
 
-void check_family_flags(const Session& s, const std::vector<std::string>& given) {
-  if (!s.model.cfg.causal) return;
-  const auto& d = diffusion_only_flags();
+void check_family_options(const Session& s, const std::vector<std::string>& given) {
+  if (!s.model.cfg.causal) {
+    for (const OptionField& f : generate_option_fields())
+      if (f.family == OptionField::Family::Autoregressive &&
+          std::find(given.begin(), given.end(), f.name) != given.end())
+        throw OptionError(f.name, strformat("{%s} configures left-to-right decoding, but %s is a diffusion model: "
+                                            "drop {%s}", f.name, s.dir.c_str(), f.name));
+    return;
+  }
+  const auto d = diffusion_only_fields();
   for (const std::string& f : given)
-    LLADA_CHECK(std::find(d.begin(), d.end(), f) == d.end(),
-                "%s configures the diffusion sampler, but %s is an autoregressive (causal) model, "
-                "decoded left to right one token per call: drop %s",
-                f.c_str(), s.dir.c_str(), f.c_str());
+    if (std::find(d.begin(), d.end(), f) != d.end())
+      throw OptionError(f, strformat("{%s} configures the diffusion sampler, but %s is an autoregressive (causal) "
+                                     "model, decoded left to right one token per call: drop {%s}",
+                                     f.c_str(), s.dir.c_str(), f.c_str()));
 }
 
 void Decoder::validate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& o) const {

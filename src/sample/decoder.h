@@ -12,11 +12,13 @@
 
 namespace llada::sample {
 
-// Command-line flags that configure only the diffusion sampler.
-const std::vector<std::string>& diffusion_only_flags();
+// Option fields that configure only the diffusion sampler: the option table's Diffusion rows,
+// the cache, and `show` (the front ends' canvas).
+std::vector<std::string> diffusion_only_fields();
 
-// `given`: the flags the user set. Throws naming the first one the model's family cannot use.
-void check_family_flags(const Session& s, const std::vector<std::string>& given);
+// `given`: the option fields the user set. Throws an OptionError naming the first one the model's
+// family cannot use (a diffusion option for a causal model, or the reverse).
+void check_family_options(const Session& s, const std::vector<std::string>& given);
 
 class Decoder {
  public:

@@ -18,26 +18,7 @@ void validate(const std::vector<std::vector<int32_t>>& prompts, const SpecialIds
               "the model has no valid mask_token_id (got %d, vocab %lld)", sp.mask, (long long)sp.vocab);
   LLADA_CHECK(sp.eos >= 0 && sp.eos < sp.vocab,
               "the model has no valid eos_token_id (got %d, vocab %lld)", sp.eos, (long long)sp.vocab);
-  LLADA_CHECK(o.gen_length > 0, "--gen-length must be positive, got %lld", (long long)o.gen_length);
-  LLADA_CHECK(o.block_length > 0, "--block-length must be positive, got %lld", (long long)o.block_length);
-  LLADA_CHECK(o.gen_length % o.block_length == 0,
-              "--gen-length %lld is not a multiple of --block-length %lld", (long long)o.gen_length,
-              (long long)o.block_length);
-  const int64_t nb = o.gen_length / o.block_length;
-  if (!o.parallel()) {
-    LLADA_CHECK(o.steps > 0, "--steps must be positive, got %lld", (long long)o.steps);
-    LLADA_CHECK(o.steps >= nb, "--steps %lld is fewer than the %lld blocks (--gen-length / --block-length)",
-                (long long)o.steps, (long long)nb);
-    LLADA_CHECK(o.uneven_steps || o.steps % nb == 0,
-                "--steps %lld is not a multiple of the number of blocks %lld (--gen-length %lld / "
-                "--block-length %lld); the reference requires it (--uneven-steps spreads the remainder)",
-                (long long)o.steps, (long long)nb, (long long)o.gen_length, (long long)o.block_length);
-  }
-  LLADA_CHECK(o.temperature >= 0, "--temperature must be >= 0, got %g", o.temperature);
-  LLADA_CHECK(o.cfg_scale >= 0, "--cfg-scale must be >= 0, got %g", o.cfg_scale);
-  LLADA_CHECK(o.threshold >= 0, "--threshold must be >= 0, got %g", o.threshold);
-  LLADA_CHECK(o.factor >= 0, "--factor must be >= 0, got %g", o.factor);
-  LLADA_CHECK(!(o.threshold > 0 && o.factor > 0), "--threshold and --factor are exclusive");
+  validate_options(o);
   check_prompts(prompts, sp, o.gen_length, o.infill);
 }
 
@@ -51,13 +32,13 @@ void check_prompts(const std::vector<std::vector<int32_t>>& prompts, const Speci
       const int32_t id = prompts[b][i];
       LLADA_CHECK(id >= 0 && id < sp.vocab, "prompt %zu: token %zu = %d is outside the vocabulary [0, %lld)",
                   b, i, id, (long long)sp.vocab);
-      LLADA_CHECK(mask_allowed || id != sp.mask,
-                  "prompt %zu: token %zu is the mask id %d (pass --infill to fill masks inside the prompt)",
+      LLADA_CHECK_OPTION(mask_allowed || id != sp.mask, "infill",
+                  "prompt %zu: token %zu is the mask id %d (pass {infill} to fill masks inside the prompt)",
                   b, i, id);
     }
   }
-  LLADA_CHECK(sp.max_len <= 0 || int64_t(P) + gen_length <= sp.max_len,
-              "prompt (%zu tokens) + --gen-length %lld exceeds the model's max_sequence_length %lld", P,
+  LLADA_CHECK_OPTION(sp.max_len <= 0 || int64_t(P) + gen_length <= sp.max_len, "gen_length",
+              "prompt (%zu tokens) + {gen_length} %lld exceeds the model's max_sequence_length %lld", P,
               (long long)gen_length, (long long)sp.max_len);
 }
 
@@ -146,7 +127,7 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
   Rng rng(o.seed);
 
   GenerateStats st;
-  const int64_t nb = o.gen_length / o.block_length;
+  const int64_t nb = o.gen_length / o.block();
   std::vector<std::vector<int64_t>> sched(size_t(r.B));
   auto block_has_mask = [&](int64_t b, int64_t bs, int64_t be) {
     for (int64_t t = bs; t < be; ++t)
@@ -156,7 +137,7 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
 
   for (int64_t k = 0; k < nb; ++k) {
     if (std::all_of(r.done.begin(), r.done.end(), [](uint8_t d) { return d != 0; })) break;
-    const int64_t bs = r.P + k * o.block_length, be = bs + o.block_length;
+    const int64_t bs = r.P + k * o.block(), be = bs + o.block();
     // Positions that may be committed in this block: masks before its end, as in the reference.
     // Without --infill and with the mask id excluded there are none before the block, so only the
     // block is scanned (and only its rows are computed); otherwise a mask id committed in an
@@ -164,7 +145,7 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
     const int64_t scan0 = (o.infill || !exclude_mask) ? 0 : bs;
     int64_t steps_k = 0;
     if (!o.parallel()) {
-      steps_k = o.steps / nb + ((o.uneven_steps && k < o.steps % nb) ? 1 : 0);
+      steps_k = o.total_steps() / nb + ((o.uneven_steps && k < o.total_steps() % nb) ? 1 : 0);
       for (int64_t b = 0; b < r.B; ++b) {
         int64_t n = 0;
         for (int64_t t = bs; t < be; ++t) n += r.at(b, t) == mask;
@@ -211,7 +192,7 @@ GenerateResult generate(LogitsSource& src, const std::vector<std::vector<int32_t
       // Rows that draw no random numbers are independent and run in parallel (with a 126k
       // vocabulary a row's softmax is ~0.5 ms); rows that do draw stay in order, so a seed gives
       // the same run on any thread count.
-      const bool draws = o.temperature > 0 || o.remasking == Remasking::Random;
+      const bool draws = o.temperature > 0 || remasking_rule(o.remasking).draws_random;
 #pragma omp parallel for schedule(static) num_threads(r.threads) if (!draws && n > 1 && r.threads > 1)
       for (int64_t i = 0; i < n; ++i) {
         float* row = r.guided.data() + size_t(omp_get_thread_num()) * size_t(sp.vocab);

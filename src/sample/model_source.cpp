@@ -8,7 +8,7 @@ CacheMode parse_cache_mode(const std::string& s) {
   if (s == "none") return CacheMode::None;
   if (s == "prefix") return CacheMode::Prefix;
   if (s == "dual") return CacheMode::Dual;
-  fail(strformat("--cache: expected none, prefix or dual, got '%s'", s.c_str()));
+  throw OptionError("cache", strformat("{cache}: expected none, prefix or dual, got '%s'", s.c_str()));
 }
 
 const char* cache_mode_name(CacheMode c) {

@@ -2,7 +2,10 @@
 // evaluation and benchmarks all speak the same vocabulary. Defaults reproduce the reference sampler.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
+#include <variant>
 
 namespace llada::sample {
 
@@ -13,13 +16,15 @@ enum class Remasking {
   Margin,         // top-1 minus top-2 probability
   Entropy,        // negative entropy of the predictive distribution
 };
-Remasking parse_remasking(const std::string& s);  // throws llada::Error naming --remasking
+Remasking parse_remasking(const std::string& s);  // throws llada::OptionError naming {remasking}
 const char* remasking_name(Remasking r);
 
 struct GenerateOptions {
   int64_t gen_length = 128;
-  int64_t steps = 128;          // total over all blocks; ignored by threshold/factor decoding
-  int64_t block_length = 128;   // semi-autoregressive block size; gen_length must be a multiple
+  // Total over all blocks (unset: gen_length, one token per step); unused by threshold/factor.
+  std::optional<int64_t> steps;
+  // Semi-autoregressive block size (unset: gen_length, one block); gen_length must be a multiple.
+  std::optional<int64_t> block_length;
   double temperature = 0.0;     // 0 = greedy; > 0 = float64 Gumbel-max (sampling from softmax(l/T))
   double cfg_scale = 0.0;       // classifier-free guidance; 0 = off
   Remasking remasking = Remasking::LowConfidence;
@@ -45,6 +50,27 @@ struct GenerateOptions {
   bool ar_recompute = false;
 
   bool parallel() const { return threshold > 0 || factor > 0; }
+  int64_t total_steps() const { return steps.value_or(gen_length); }
+  int64_t block() const { return block_length.value_or(gen_length); }
 };
+
+// Checks every option on its own and against the others; throws llada::OptionError with the
+// fields marked {name}, so a front end can name them its own way.
+void validate_options(const GenerateOptions& o);
+
+// The options as every front end declares them (the command line's flags, a request's JSON
+// fields): one row per GenerateOptions field, its name, help and member. The default is the
+// member's value in a default GenerateOptions. A new option is a new member and a new row.
+using OptionMember =
+    std::variant<int64_t GenerateOptions::*, std::optional<int64_t> GenerateOptions::*, double GenerateOptions::*,
+                 uint64_t GenerateOptions::*, bool GenerateOptions::*, Remasking GenerateOptions::*>;
+struct OptionField {
+  const char* name;  // snake_case: the JSON field; the flag is flag_spelling(name)
+  const char* help;
+  OptionMember member;
+  // Which decoder the option configures; giving it to the other family's model is an error.
+  enum class Family { Both, Diffusion, Autoregressive } family = Family::Both;
+};
+std::span<const OptionField> generate_option_fields();
 
 }  // namespace llada::sample

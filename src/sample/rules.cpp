@@ -57,42 +57,69 @@ Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
     if (r.temperature == 0.0 && r.eos >= 0 && r.eos < V) l[r.eos] = kNegInf;
   }
 
-  switch (r.remasking) {
-    case Remasking::Random:
-      p.conf = rng.uniform();
-      return p;
-    case Remasking::LowConfidence: {
-      const float x0_logit = l[p.token];
-      if (x0_logit == kNegInf) { p.conf = 0.0; return p; }
-      const float mx = kernels::cpu::max_of(l, V);
-      double sum = 0.0;
-      kernels::cpu::exp_sums_f64(l, V, mx, &sum, nullptr);
-      p.conf = std::exp(double(x0_logit) - double(mx)) / sum;
-      return p;
-    }
-    case Remasking::Margin: {
-      float a1 = kNegInf, a2 = kNegInf;
-      for (int64_t v = 0; v < V; ++v) {
-        const float x = l[v];
-        if (x > a1) { a2 = a1; a1 = x; } else if (x > a2) { a2 = x; }
-      }
-      if (a1 == kNegInf) { p.conf = 0.0; return p; }
-      double sum = 0.0;
-      kernels::cpu::exp_sums_f64(l, V, a1, &sum, nullptr);
-      p.conf = (1.0 - std::exp(double(a2) - double(a1))) / sum;
-      return p;
-    }
-    case Remasking::Entropy: {
-      const float mx = kernels::cpu::max_of(l, V);
-      if (mx == kNegInf) { p.conf = -std::numeric_limits<double>::max(); return p; }
-      double sum = 0.0, wsum = 0.0;
-      kernels::cpu::exp_sums_f64(l, V, mx, &sum, &wsum);
-      // sum p log p = E[z] - log(sum), with p = e^z / sum.
-      p.conf = wsum / sum - std::log(sum);
-      return p;
-    }
-  }
+  p.conf = remasking_rule(r.remasking).confidence(l, V, p.token, rng);
   return p;
+}
+
+namespace {
+
+// The confidence functions of the rules (higher = commit first), over a row whose x0 is `token`.
+double random_confidence(const float*, int64_t, int32_t, Rng& rng) { return rng.uniform(); }
+
+double low_confidence(const float* l, int64_t V, int32_t token, Rng&) {
+  const float x0_logit = l[token];
+  if (x0_logit == kNegInf) return 0.0;
+  const float mx = kernels::cpu::max_of(l, V);
+  double sum = 0.0;
+  kernels::cpu::exp_sums_f64(l, V, mx, &sum, nullptr);
+  return std::exp(double(x0_logit) - double(mx)) / sum;
+}
+
+double margin_confidence(const float* l, int64_t V, int32_t, Rng&) {
+  float a1 = kNegInf, a2 = kNegInf;
+  for (int64_t v = 0; v < V; ++v) {
+    const float x = l[v];
+    if (x > a1) { a2 = a1; a1 = x; } else if (x > a2) { a2 = x; }
+  }
+  if (a1 == kNegInf) return 0.0;
+  double sum = 0.0;
+  kernels::cpu::exp_sums_f64(l, V, a1, &sum, nullptr);
+  return (1.0 - std::exp(double(a2) - double(a1))) / sum;
+}
+
+double entropy_confidence(const float* l, int64_t V, int32_t, Rng&) {
+  const float mx = kernels::cpu::max_of(l, V);
+  if (mx == kNegInf) return -std::numeric_limits<double>::max();
+  double sum = 0.0, wsum = 0.0;
+  kernels::cpu::exp_sums_f64(l, V, mx, &sum, &wsum);
+  // sum p log p = E[z] - log(sum), with p = e^z / sum.
+  return wsum / sum - std::log(sum);
+}
+
+// One row per rule, in the order of the Remasking enum (checked below).
+constexpr RemaskingRule kRules[] = {
+    {Remasking::LowConfidence, "low_confidence", false, low_confidence,
+     "softmax probability of the predicted token (LLaDA's default)"},
+    {Remasking::Random, "random", true, random_confidence, "U(0,1) per position: the ablation baseline"},
+    {Remasking::Margin, "margin", false, margin_confidence, "top-1 minus top-2 probability"},
+    {Remasking::Entropy, "entropy", false, entropy_confidence,
+     "negative entropy of the predictive distribution"},
+};
+
+constexpr bool rules_in_enum_order() {
+  for (size_t i = 0; i < std::size(kRules); ++i)
+    if (size_t(kRules[i].id) != i) return false;
+  return true;
+}
+static_assert(rules_in_enum_order(), "kRules must list the rules in the order of enum Remasking");
+
+}  // namespace
+
+std::span<const RemaskingRule> remasking_rules() { return kRules; }
+
+const RemaskingRule& remasking_rule(Remasking r) {
+  LLADA_ASSERT(size_t(r) < std::size(kRules));
+  return kRules[size_t(r)];
 }
 
 void rank_candidates(Candidate* c, int64_t n) {
@@ -124,21 +151,15 @@ std::vector<int64_t> transfer_schedule(int64_t n, int64_t steps) {
 }
 
 Remasking parse_remasking(const std::string& s) {
-  if (s == "low_confidence") return Remasking::LowConfidence;
-  if (s == "random") return Remasking::Random;
-  if (s == "margin") return Remasking::Margin;
-  if (s == "entropy") return Remasking::Entropy;
-  fail(strformat("--remasking: expected low_confidence, random, margin or entropy, got '%s'", s.c_str()));
+  std::string names;
+  for (const RemaskingRule& r : kRules) {
+    if (s == r.name) return r.id;
+    names += names.empty() ? "" : ", ";
+    names += r.name;
+  }
+  throw OptionError("remasking", strformat("{remasking}: expected one of %s, got '%s'", names.c_str(), s.c_str()));
 }
 
-const char* remasking_name(Remasking r) {
-  switch (r) {
-    case Remasking::LowConfidence: return "low_confidence";
-    case Remasking::Random: return "random";
-    case Remasking::Margin: return "margin";
-    case Remasking::Entropy: return "entropy";
-  }
-  return "?";
-}
+const char* remasking_name(Remasking r) { return remasking_rule(r).name; }
 
 }  // namespace llada::sample

@@ -3,6 +3,7 @@
 // positions to commit (top-k by schedule, threshold, factor). Pure functions, tested on their own.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/rng.h"
@@ -20,6 +21,20 @@ struct RowRule {
   bool logits_eos_inf = false;
   bool confidence_eos_eot_inf = false;
 };
+
+// A remasking rule is one row: its name, whether its confidence draws random numbers (such rules
+// keep the rows of a step in order, so a seed gives the same run on any thread count) and its
+// confidence function over a row of logits whose prediction is `token`. A new rule is a new row
+// (and an enum value); Rules.TableMatchesWhatEachRuleDraws checks the flag against the function.
+struct RemaskingRule {
+  Remasking id;
+  const char* name;
+  bool draws_random;
+  double (*confidence)(const float* logits, int64_t vocab, int32_t token, Rng& rng);
+  const char* help;
+};
+std::span<const RemaskingRule> remasking_rules();
+const RemaskingRule& remasking_rule(Remasking r);
 
 struct Prediction {
   int32_t token = -1;  // x0

@@ -20,40 +20,45 @@ std::vector<const Tensor*> tensors_of(const Weights& w) {
   w.for_each([&](const Tensor& t) { out.push_back(&t); });
   return out;
 }
-bool is_embedding(const std::string& name) {
-  return name == "model.transformer.wte.weight" || name == "model.transformer.ff_out.weight";
-}
 }  // namespace
 
 AdamW::AdamW(const Weights& params, const AdamWConfig& cfg)
     : cfg_(cfg), m_(Weights::like(params, DType::F32)), v_(Weights::like(params, DType::F32)) {}
 
-bool AdamW::decays(const Tensor& t) const {
-  if (t.shape.size() < 2) return false;
-  if (!cfg_.decay_embeddings && is_embedding(t.name)) return false;
+bool AdamW::decays(WeightRole role) const {
+  switch (role) {
+    case WeightRole::Norm: return false;
+    case WeightRole::Embedding:
+    case WeightRole::Head: return cfg_.decay_embeddings;
+    case WeightRole::Projection:
+    case WeightRole::OutProjection: return true;
+  }
   return true;
 }
 
 void AdamW::step(Weights& params, const Weights& grads, double lr) {
-  auto P = tensors_of(params);
+  // The moments and gradients are twins of params (Weights::like): the same walk, in step.
   auto G = tensors_of(grads);
   auto M = tensors_of(m_);
   auto V = tensors_of(v_);
-  LLADA_CHECK(P.size() == G.size() && P.size() == M.size() && P.size() == V.size(),
-              "AdamW: parameter/gradient/moment lists differ (%zu, %zu, %zu)", P.size(), G.size(),
-              M.size());
+  LLADA_CHECK(G.size() == M.size() && G.size() == V.size(), "AdamW: gradient/moment lists differ (%zu, %zu, %zu)",
+              G.size(), M.size(), V.size());
   ++t_;
-  for (size_t k = 0; k < P.size(); ++k) {
-    Tensor& p = *P[k];
+  size_t k = 0;
+  params.for_each([&](const WeightInfo& info, Tensor& p) {
+    LLADA_CHECK(k < G.size(), "AdamW: the parameters have more tensors than the gradients (%zu)", G.size());
     const Tensor& g = *G[k];
     LLADA_CHECK(p.dtype == DType::F32 && g.dtype == DType::F32,
                 "AdamW: tensor %s must be F32 (master weights), found %s", p.name.c_str(),
                 dtype_name(p.dtype));
-    LLADA_CHECK(p.numel() == g.numel(), "AdamW: tensor %s has %lld values but its gradient %lld",
-                p.name.c_str(), (long long)p.numel(), (long long)g.numel());
-    const AdamWScalars s = AdamWScalars::make(cfg_, lr, t_, decays(p));
+    LLADA_CHECK(p.numel() == g.numel() && p.numel() == M[k]->numel(),
+                "AdamW: tensor %s has %lld values but its gradient %lld", p.name.c_str(), (long long)p.numel(),
+                (long long)g.numel());
+    const AdamWScalars s = AdamWScalars::make(cfg_, lr, t_, decays(info.role));
     adamw_update(p.f32(), g.f32(), M[k]->f32(), V[k]->f32(), p.numel(), s);
-  }
+    ++k;
+  });
+  LLADA_CHECK(k == G.size(), "AdamW: %zu parameter tensors, %zu gradients", k, G.size());
 }
 
 double grad_global_norm(const Weights& grads) {

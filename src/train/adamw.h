@@ -33,8 +33,9 @@ class AdamW {
   Weights& v() { return v_; }
   const Weights& m() const { return m_; }
   const Weights& v() const { return v_; }
-  // Does `name` (a HF tensor name, `shape` its dims) get weight decay under this config?
-  bool decays(const Tensor& t) const;
+  // Does a tensor of this role get weight decay under this config? (Norms never; embeddings and
+  // the head unless decay_embeddings is off; projections always.)
+  bool decays(WeightRole role) const;
 
  private:
   AdamWConfig cfg_;

@@ -130,6 +130,42 @@ TEST(Weights, LayoutNamesShapesAndOrder) {
   EXPECT_EQ(gnames, names);
 }
 
+// Roles come from the one layout: every walk (the layout list, existing weights, their twins)
+// sees the same name, shape and role per tensor, and twins of another layout are refused.
+TEST(Weights, OneLayoutWithRolesForEveryWalk) {
+  const ModelConfig c = small_cfg();
+  const std::vector<WeightInfo> layout = weight_layout(c);
+  Weights w = Weights::allocate(c, DType::F32);
+  size_t i = 0;
+  w.for_each([&](const WeightInfo& info, const Tensor& t) {
+    ASSERT_LT(i, layout.size());
+    EXPECT_EQ(info.name, t.name);
+    EXPECT_EQ(info.name, layout[i].name);
+    EXPECT_EQ(info.shape, layout[i].shape);
+    EXPECT_EQ(info.role, layout[i].role);
+    EXPECT_EQ(info.is_norm(), t.shape.size() == 1) << t.name;
+    const bool out = t.name.ends_with(".attn_out.weight") ||
+                     (t.name.ends_with(".ff_out.weight") && t.name.find(".blocks.") != std::string::npos);
+    EXPECT_EQ(info.role == WeightRole::OutProjection, out) << t.name;
+    EXPECT_EQ(info.role == WeightRole::Head, t.name == "model.transformer.ff_out.weight") << t.name;
+    EXPECT_EQ(info.role == WeightRole::Embedding, t.name == "model.transformer.wte.weight") << t.name;
+    ++i;
+  });
+  EXPECT_EQ(i, layout.size());
+
+  const Weights g = Weights::like(w, DType::F32), m = Weights::like(w, DType::F32);
+  size_t n = 0;
+  for_each_twin(w, {&g, &m}, [&](const WeightInfo& info, const std::vector<const Tensor*>& twins) {
+    ASSERT_EQ(twins.size(), 2u);
+    EXPECT_EQ(twins[0]->name, info.name);
+    EXPECT_EQ(twins[1]->shape, info.shape);
+    ++n;
+  });
+  EXPECT_EQ(n, layout.size());
+  const Weights tied = Weights::allocate(small_cfg(true), DType::F32);
+  EXPECT_THROW(for_each_twin(w, {&tied}, [](const WeightInfo&, const std::vector<const Tensor*>&) {}), Error);
+}
+
 TEST(Weights, InitIsDeterministicScaledAndNormsAreOne) {
   ModelConfig c = small_cfg();
   Weights a = Weights::allocate(c, DType::F32), b = Weights::allocate(c, DType::F32),

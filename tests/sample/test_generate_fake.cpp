@@ -35,15 +35,15 @@ Prompts oracle(const HashSource& f, const Prompts& prompts, const SpecialIds& sp
   std::vector<std::vector<uint8_t>> prompt_index(B, std::vector<uint8_t>(T));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) prompt_index[b][t] = x[b][t] != sp.mask;
-  const int64_t nb = o.gen_length / o.block_length, spb = o.steps / nb;
+  const int64_t nb = o.gen_length / o.block(), spb = o.total_steps() / nb;
   const float ninf = -std::numeric_limits<float>::infinity();
   std::vector<float> c(V), u(V);
   for (int64_t k = 0; k < nb; ++k) {
-    const int64_t be = P + (k + 1) * o.block_length;
+    const int64_t be = P + (k + 1) * o.block();
     std::vector<std::vector<int64_t>> sched(B);
     for (int64_t b = 0; b < B; ++b) {
       int64_t n = 0;
-      for (int64_t t = be - o.block_length; t < be; ++t) n += x[b][t] == sp.mask;
+      for (int64_t t = be - o.block(); t < be; ++t) n += x[b][t] == sp.mask;
       for (int64_t s = 0; s < spb; ++s) sched[b].push_back(n / spb + (s < n % spb ? 1 : 0));
     }
     for (int64_t s = 0; s < spb; ++s) {
@@ -278,8 +278,8 @@ TEST(SampleGenerate, UnevenStepsNeedTheOption) {
   try {
     generate(f, {{4}}, sp, o);
     FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--steps"), std::string::npos) << e.what();
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.field(), "steps") << e.what();
   }
   o.uneven_steps = true;  // blocks get 2, 2, 2, 1 steps
   const auto r = generate(f, {{4}}, sp, o);
@@ -287,12 +287,18 @@ TEST(SampleGenerate, UnevenStepsNeedTheOption) {
   for (int32_t v : r.tokens[0]) EXPECT_NE(v, sp.mask);
 }
 
+// Option errors name the field at fault; the command line spells it --gen-length (the spelling
+// checked here), a JSON request gen_length (what()).
 TEST(SampleGenerate, BadInputNamesTheFlag) {
   const SpecialIds sp = ids();
   HashSource f(sp.vocab, sp.mask);
   auto msg = [&](const Prompts& p, GenerateOptions o, SpecialIds s) -> std::string {
     try {
       generate(f, p, s, o);
+    } catch (const OptionError& e) {
+      EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(e.field()), std::string::npos) << e.what();
+      return e.spelled(flag_spelling);
     } catch (const Error& e) {
       return e.what();
     }

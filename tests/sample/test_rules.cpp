@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/error.h"
 #include "sample/generate.h"
 #include "sample/rules.h"
 
@@ -199,6 +200,33 @@ TEST(SampleRules, SampledTokensFollowTheSoftmaxThroughGenerate) {
   }
   const auto p = softmax({0.5f, 1.0f, 0.0f, 1.5f});
   EXPECT_LT(chi_square(counts, p), 22.0);  // 3 dof: P(chi2 > 22) ~ 6.5e-5
+}
+
+// The table's draws_random flag decides whether a step's rows may run in parallel; a rule that
+// drew numbers without the flag would race on the shared generator. Each rule's confidence is
+// run on a few rows and must leave the generator untouched exactly when the flag says so; names
+// round-trip through parse_remasking and the table covers the whole enum in order.
+TEST(Rules, TableMatchesWhatEachRuleDraws) {
+  const std::vector<std::vector<float>> rows = {
+      {0.5f, -1.0f, 2.0f, 0.25f}, {3.0f, 3.0f, -2.0f, 0.0f}, {-std::numeric_limits<float>::infinity(), 1.0f, 0.0f, 0.5f}};
+  size_t i = 0;
+  for (const RemaskingRule& rule : remasking_rules()) {
+    SCOPED_TRACE(rule.name);
+    EXPECT_EQ(size_t(rule.id), i++);
+    EXPECT_EQ(parse_remasking(rule.name), rule.id);
+    EXPECT_STREQ(remasking_name(rule.id), rule.name);
+    EXPECT_NE(rule.help, nullptr);
+    bool drew = false;
+    for (const auto& l : rows) {
+      Rng rng(42);
+      const auto before = rng.state();
+      const double c = rule.confidence(l.data(), int64_t(l.size()), 2, rng);
+      EXPECT_FALSE(std::isnan(c));
+      drew = drew || rng.state() != before;
+    }
+    EXPECT_EQ(drew, rule.draws_random) << "draws_random disagrees with what the confidence function does";
+  }
+  EXPECT_THROW(parse_remasking("lowest"), llada::Error);
 }
 
 }  // namespace

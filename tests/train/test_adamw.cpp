@@ -40,6 +40,22 @@ TEST(AdamW, OneStepMatchesHandComputation) {
   EXPECT_NE(p[2], p0[2]);
 }
 
+// Weight decay by role: norms never, embeddings and the head unless decay_embeddings is off.
+TEST(AdamW, DecayFollowsTheRole) {
+  AdamWConfig cfg;
+  AdamW on(Weights{}, cfg);
+  EXPECT_FALSE(on.decays(WeightRole::Norm));
+  EXPECT_TRUE(on.decays(WeightRole::Projection));
+  EXPECT_TRUE(on.decays(WeightRole::OutProjection));
+  EXPECT_TRUE(on.decays(WeightRole::Embedding));
+  EXPECT_TRUE(on.decays(WeightRole::Head));
+  cfg.decay_embeddings = false;
+  AdamW off(Weights{}, cfg);
+  EXPECT_FALSE(off.decays(WeightRole::Embedding));
+  EXPECT_FALSE(off.decays(WeightRole::Head));
+  EXPECT_TRUE(off.decays(WeightRole::Projection));
+}
+
 TEST(AdamW, TenStepsMatchTorch) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("llada_adamw_" + std::to_string(::getpid()));

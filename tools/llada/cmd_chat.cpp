@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "command.h"
+#include "generation_flags.h"
 #include "core/error.h"
 #include "core/sys.h"
 #include "sample/decoder.h"
@@ -17,25 +18,20 @@ using namespace llada;
 using namespace llada::sample;
 
 struct ChatArgs {
-  std::string model, remasking = "low_confidence", cache = "none";
-  int64_t gen_length = 128, steps = INT64_MIN, block_length = 32;  // steps unset: = gen_length
+  std::string model;
+  cli::GenerationFlags gen;
   bool show = false, stats = false;
   int threads = 0;
-  GenerateOptions o;
-  std::vector<std::string> given;  // the flags set on the command line
+  std::vector<std::string> given;  // the option fields set on the command line
 };
 
 int run_chat(ChatArgs a) {
   set_num_threads(a.threads);
-  GenerateOptions o = a.o;
-  o.gen_length = a.gen_length;
-  o.steps = a.steps == INT64_MIN ? a.gen_length : a.steps;
-  o.block_length = std::min(a.block_length, a.gen_length);
-  o.remasking = parse_remasking(a.remasking);
+  const GenerateOptions o = a.gen.resolve();
   Session s = Session::open(a.model);
   (void)s.tokenizer("chat");
-  check_family_flags(s, a.given);
-  Decoder dec(s, parse_cache_mode(a.cache));
+  check_family_options(s, a.given);
+  Decoder dec(s, a.gen.cache_mode());
   const StepObserver show = a.show ? terminal_canvas(s) : StepObserver{};
   std::vector<int32_t> prompt, last;
   std::string line;
@@ -61,24 +57,13 @@ int run_chat(ChatArgs a) {
 cli::Registration reg("chat", "Multi-turn chat on the terminal (LLaDA, or a causal model left to right)", [](CLI::App& app) {
   auto a = std::make_shared<ChatArgs>();
   app.add_option("--model", a->model, "model directory (with tokenizer.json)")->required();
-  app.add_option("--gen-length", a->gen_length, "tokens per answer (default 128)");
-  app.add_option("--steps", a->steps, "sampling steps (default: --gen-length)");
-  app.add_option("--block-length", a->block_length, "semi-autoregressive block (default 32)");
-  app.add_option("--temperature", a->o.temperature, "0 = greedy (default)");
-  app.add_option("--cfg-scale", a->o.cfg_scale, "classifier-free guidance scale (default 0)");
-  app.add_option("--remasking", a->remasking, "low_confidence | random | margin | entropy");
-  app.add_option("--seed", a->o.seed, "random seed");
-  app.add_flag("--logits-eos-inf", a->o.logits_eos_inf, "never predict EOS");
-  app.add_flag("--confidence-eos-eot-inf", a->o.confidence_eos_eot_inf, "EoT/EOS -inf in the confidence");
-  app.add_option("--cache", a->cache, "none | prefix | dual");
-  app.add_option("--threshold", a->o.threshold, "parallel decoding threshold");
-  app.add_option("--factor", a->o.factor, "parallel decoding factor");
-  app.add_flag("--early-exit", a->o.early_exit, "stop after a block holding EOS");
+  a->gen.default_block_length = 32;
+  a->gen.add_to(app, /*batch=*/false);
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
   app.add_flag("--stats", a->stats, "print timing after each answer");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   return [a, &app]() -> int {
-    a->given = cli::given_flags(app);
+    a->given = cli::given_fields(app);
     return run_chat(*a);
   };
 });

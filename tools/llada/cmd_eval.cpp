@@ -238,7 +238,7 @@ int run_eval(const EvalArgs& a) {
     if (!eval::is_perplexity_file(path)) tasks.push_back(eval::load_task(path, a.limit));
 
   Session s = Session::open(a.model);
-  check_family_flags(s, a.given);
+  check_family_options(s, a.given);
   (void)s.tokenizer("--task");
   Decoder dec(s, a.gen.cache_mode());
   json summaries = json::array(), items = json::array();
@@ -254,13 +254,13 @@ int run_eval(const EvalArgs& a) {
   if (!a.report.empty()) {
     const json report = {
         {"model", a.model},
-        {"options",
-         {{"gen_length", o.gen_length}, {"steps", o.steps}, {"block_length", o.block_length},
-          {"temperature", o.temperature}, {"cfg_scale", o.cfg_scale},
-          {"remasking", remasking_name(o.remasking)}, {"seed", o.seed}, {"cache", a.gen.cache},
-          {"threshold", o.threshold}, {"factor", o.factor}, {"batch_size", a.gen.batch_size},
-          {"chat", a.chat}, {"metric", a.metric}, {"mc_num", a.mc_num}, {"limit", a.limit}, {"window", a.window},
-          {"autoregressive", s.model.cfg.causal}}},
+        {"options", [&] {
+           json j = cli::options_json(o);
+           j.update({{"cache", a.gen.cache}, {"batch_size", a.gen.batch_size}, {"chat", a.chat},
+                     {"metric", a.metric}, {"mc_num", a.mc_num}, {"limit", a.limit}, {"window", a.window},
+                     {"autoregressive", s.model.cfg.causal}});
+           return j;
+         }()},
         {"seconds", seconds},
         {"tasks", summaries},
         {"items", items}};
@@ -285,7 +285,7 @@ cli::Registration reg("eval", "Score a model on task files: generation (contains
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   a->gen.add_to(app);
   return [a, &app]() -> int {
-    a->given = cli::given_flags(app);
+    a->given = cli::given_fields(app);
     return run_eval(*a);
   };
 });

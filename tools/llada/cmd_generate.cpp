@@ -89,7 +89,7 @@ int run_generate(GenArgs a) {
   const int64_t batch_size = a.gen.batch_size;
 
   Session s = Session::open(a.model);
-  check_family_flags(s, a.given);
+  check_family_options(s, a.given);
   const auto prompts = read_prompts(a, s);
   Decoder dec(s, cache);
   for (size_t i = 0; i < prompts.size(); ++i) dec.validate({prompts[i]}, o);  // fail before any work
@@ -164,7 +164,7 @@ cli::Registration reg("generate", "Generate text: reverse diffusion (LLaDA), or 
   app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   return [a, &app]() -> int {
-    a->given = cli::given_flags(app);
+    a->given = cli::given_fields(app);
     return run_generate(*a);
   };
 });

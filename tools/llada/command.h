@@ -26,6 +26,8 @@ struct Registration {
 // The names of the options set on the command line (e.g. "--steps"), for checks that depend on
 // whether a flag was given rather than on its value.
 std::vector<std::string> given_flags(const CLI::App& app);
+// The same as option field names (--gen-length -> gen_length), for the library's checks.
+std::vector<std::string> given_fields(const CLI::App& app);
 
 // Parse "1,2,3" into ints; names `flag` in the error.
 std::vector<int32_t> parse_int_list(const std::string& s, const std::string& flag);

@@ -1,45 +1,72 @@
 #include "generation_flags.h"
 
+#include <type_traits>
+#include <variant>
+
 #include "core/error.h"
 
 namespace llada::cli {
 
-void GenerationFlags::add_to(CLI::App& app) {
-  app.add_option("--gen-length", gen_length, "tokens to generate (default 128)");
-  app.add_option("--steps", steps, "sampling steps over all blocks (default: --gen-length)");
-  app.add_option("--block-length", block_length, "semi-autoregressive block (default: --gen-length)");
-  app.add_option("--temperature", o.temperature, "0 = greedy (default); > 0 = Gumbel-max sampling");
-  app.add_option("--cfg-scale", o.cfg_scale, "classifier-free guidance scale (default 0 = off)");
-  app.add_option("--remasking", remasking, "low_confidence (default) | random | margin | entropy");
-  app.add_option("--seed", o.seed, "random seed (default 0)");
-  app.add_flag("--logits-eos-inf", o.logits_eos_inf, "never predict EOS");
-  app.add_flag("--confidence-eos-eot-inf", o.confidence_eos_eot_inf,
-               "EoT (and at temperature 0 EOS) -inf in the confidence, as the reference does");
-  app.add_flag("--infill", o.infill, "allow mask ids inside the prompt; they are filled too");
-  app.add_flag("--uneven-steps", o.uneven_steps,
-               "allow --steps not divisible by the number of blocks (earlier blocks get one more)");
+void GenerationFlags::add_to(CLI::App& app, bool batch) {
+  for (const sample::OptionField& f : sample::generate_option_fields()) {
+    const std::string flag = flag_spelling(f.name);
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(o.*member)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            app.add_flag(flag, o.*member, f.help);
+          } else if constexpr (std::is_same_v<T, sample::Remasking>) {
+            app.add_option_function<std::string>(
+                flag,
+                [this, member, flag](const std::string& v) {
+                  try {
+                    o.*member = sample::parse_remasking(v);
+                  } catch (const OptionError& e) {
+                    throw CLI::ValidationError(e.spelled(flag_spelling));
+                  }
+                },
+                f.help);
+          } else if (f.name == std::string("block_length") && default_block_length) {
+            app.add_option(flag, o.*member,
+                           strformat("semi-autoregressive block (default %lld, or gen_length when not a multiple)",
+                                     (long long)*default_block_length));
+          } else {
+            app.add_option(flag, o.*member, f.help);
+          }
+        },
+        f.member);
+  }
   app.add_option("--cache", cache, "KV cache: none (default) | prefix | dual");
-  app.add_option("--threshold", o.threshold, "parallel decoding: commit every position with "
-                                             "confidence >= T (and the best); --steps is unused");
-  app.add_option("--factor", o.factor, "parallel decoding by the factor rule; --steps is unused");
-  app.add_flag("--early-exit", o.early_exit, "after a block holding EOS, fill the rest with EOS");
-  app.add_flag("--never-predict-mask", o.never_predict_mask,
-               "never commit the mask id (the reference sampler may; parallel decoding and caches never do)");
-  app.add_option("--batch-size", batch_size, "prompts per batch (left padding; default 1)");
+  if (batch) app.add_option("--batch-size", batch_size, "prompts per batch (left padding; default 1)");
 }
 
 sample::GenerateOptions GenerationFlags::resolve() const {
-  LLADA_CHECK(gen_length > 0, "--gen-length must be positive, got %lld", (long long)gen_length);
   LLADA_CHECK(batch_size > 0, "--batch-size must be positive, got %lld", (long long)batch_size);
   sample::GenerateOptions r = o;
-  r.gen_length = gen_length;
-  r.steps = steps == kUnset ? gen_length : steps;
-  r.block_length = block_length == kUnset ? gen_length : block_length;
-  r.remasking = sample::parse_remasking(remasking);
+  if (!r.block_length && default_block_length && r.gen_length > 0 && r.gen_length % *default_block_length == 0)
+    r.block_length = *default_block_length;
+  sample::validate_options(r);
+  r.steps = r.total_steps();  // explicit from here on, as reports print them
+  r.block_length = r.block();
   LLADA_CHECK(!(r.infill && cache_mode() != sample::CacheMode::None), "--infill needs --cache none");
   return r;
 }
 
 sample::CacheMode GenerationFlags::cache_mode() const { return sample::parse_cache_mode(cache); }
+
+nlohmann::json options_json(const sample::GenerateOptions& o) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const sample::OptionField& f : sample::generate_option_fields())
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_cvref_t<decltype(o.*member)>;
+          if constexpr (std::is_same_v<T, sample::Remasking>) j[f.name] = sample::remasking_name(o.*member);
+          else if constexpr (std::is_same_v<T, std::optional<int64_t>>)
+            j[f.name] = (o.*member) ? nlohmann::json(*(o.*member)) : nlohmann::json(nullptr);
+          else j[f.name] = o.*member;
+        },
+        f.member);
+  return j;
+}
 
 }  // namespace llada::cli

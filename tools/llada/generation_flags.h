@@ -1,9 +1,11 @@
-// The generation flags of `llada generate`, shared by every command that decodes (generate, eval):
-// one registration, one resolution into GenerateOptions, so the commands cannot drift apart.
+// The generation flags of every command that decodes (generate, chat, eval): registered from the
+// library's option table (sample/options.h), so the commands cannot drift apart, and resolved
+// into GenerateOptions.
 #pragma once
 #include <CLI/CLI.hpp>
-#include <climits>
+#include <nlohmann/json.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "sample/model_source.h"
@@ -12,20 +14,22 @@
 namespace llada::cli {
 
 struct GenerationFlags {
-  // kUnset: follow --gen-length (a value the user cannot type by accident, so 0 and negatives are
-  // reported as errors rather than taken for "default").
-  static constexpr int64_t kUnset = INT64_MIN;
-  int64_t gen_length = 128, steps = kUnset, block_length = kUnset, batch_size = 1;
-  std::string remasking = "low_confidence", cache = "none";
   sample::GenerateOptions o;
+  std::string cache = "none";
+  int64_t batch_size = 1;
+  // A command's own default block length (chat: 32, the instruct model's), used when the user
+  // gives no --block-length and --gen-length is a multiple of it; otherwise one block.
+  std::optional<int64_t> default_block_length;
 
-  // Registers --gen-length, --steps, --block-length, --temperature, --cfg-scale, --remasking,
-  // --seed, --logits-eos-inf, --confidence-eos-eot-inf, --infill, --uneven-steps, --cache,
-  // --threshold, --factor, --early-exit, --never-predict-mask, --batch-size.
-  void add_to(CLI::App& app);
+  // Registers one flag per row of sample::generate_option_fields() (--gen-length, --steps, ...),
+  // --cache and, with `batch`, --batch-size.
+  void add_to(CLI::App& app, bool batch = true);
   // The options they describe; throws naming the flag at fault.
   sample::GenerateOptions resolve() const;
   sample::CacheMode cache_mode() const;
 };
+
+// Every option of the table under its field name (a report's record of how it decoded).
+nlohmann::json options_json(const sample::GenerateOptions& o);
 
 }  // namespace llada::cli

@@ -19,6 +19,17 @@ std::vector<std::string> given_flags(const CLI::App& app) {
   return out;
 }
 
+std::vector<std::string> given_fields(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (std::string f : given_flags(app)) {
+    f.erase(0, f.find_first_not_of('-'));
+    for (char& c : f)
+      if (c == '-') c = '_';
+    out.push_back(f);
+  }
+  return out;
+}
+
 std::vector<int32_t> parse_int_list(const std::string& s, const std::string& flag) {
   std::vector<int32_t> out;
   size_t i = 0;
@@ -64,6 +75,9 @@ int main(int argc, char** argv) {
   }
   try {
     return action ? action() : 0;
+  } catch (const llada::OptionError& e) {
+    std::fprintf(stderr, "llada: error: %s\n", e.spelled(llada::flag_spelling).c_str());
+    return 1;
   } catch (const llada::Error& e) {
     std::fprintf(stderr, "llada: error: %s\n", e.what());
     return 1;
