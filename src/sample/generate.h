@@ -39,11 +39,14 @@ struct StepView {
   const int32_t* ids = nullptr;
   int64_t block = 0, step = 0, nfe = 0;
 };
-using StepObserver = std::function<void(const StepView&)>;
+// Called after every step (drawing the canvas, streaming to a client); returns whether to go on.
+// Returning false stops the run after that step (a server whose client went away).
+using StepObserver = std::function<bool(const StepView&)>;
 
 struct GenerateResult {
   std::vector<std::vector<int32_t>> tokens;  // per prompt: the gen_length generated ids
   GenerateStats stats;
+  bool stopped = false;  // the observer stopped the run: positions may still hold the mask id
 };
 
 // The checks every decoder makes of its prompts: at least one; every id in [0, vocab); the mask id

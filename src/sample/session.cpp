@@ -98,6 +98,7 @@ StepObserver terminal_canvas(const Session& s) {
     out += "\n";
     std::fputs(out.c_str(), stderr);
     std::fflush(stderr);
+    return true;
   };
 }
 

@@ -173,11 +173,14 @@ TEST(SampleRules, RandomRemaskingChoosesUniformly) {
   for (uint64_t seed = 0; seed < 5000; ++seed) {
     o.seed = seed;
     int64_t pos = -1;
-    generate(f, {{1, 2}}, special(4), o, [&](const StepView& v) {
-      if (v.step != 0) return;
+    // Only the first step matters: the observer stops the run there.
+    const GenerateResult r = generate(f, {{1, 2}}, special(4), o, [&](const StepView& v) {
       for (int64_t t = v.prompt_len; t < v.T; ++t)
         if (v.ids[t] != 3) pos = t - v.prompt_len;
+      return false;
     });
+    ASSERT_TRUE(r.stopped);
+    ASSERT_EQ(r.stats.nfe, 1);
     ASSERT_GE(pos, 0);
     ++first[size_t(pos)];
   }
