@@ -202,207 +202,299 @@ std::string human_rate(double x) {
   return strformat("%.0f", x);
 }
 
-}  // namespace
+// One training run from set-up to the final model, in named steps; run_training() strings them.
+class Session {
+ public:
+  // Checks the configuration and the data before the run directory is created or locked, so a
+  // refused run leaves nothing behind.
+  Session(const TrainConfig& cfg, const RunOptions& ro)
+      : cfg_(validated(cfg)),
+        ro_(ro),
+        data_fingerprints_(check_disjoint_data(cfg_.train_data, cfg_.heldout_data)),
+        run_dir_(cfg_.out) {
+    prepare_run_dir();
+  }
 
-TrainResult run_training(const TrainConfig& cfg_in, const RunOptions& ro) {
-  TrainConfig cfg = cfg_in;
+  // Loads the tokenizer and the model (fresh, init_from or the latest checkpoint). False: a
+  // resumed run that has nothing left to do (res_ says so).
+  bool start();
+  void train();
+  TrainResult result() && { return std::move(res_); }
+
+ private:
+  static TrainConfig validated(TrainConfig cfg);
+  void prepare_run_dir();
+  void load_tokenizer();
+  bool resume();
+  void start_fresh();
+  double step_gradients(int64_t step, double lr);
+  void log_step(double loss, double lr, double gnorm);
+  void maybe_evaluate(bool last);
+  void checkpoint();
+  void finish_interrupted();
+  void save_final();
+  bool writer() const { return ro_.writer; }
+
+  TrainConfig cfg_;
+  const RunOptions& ro_;
+  json data_fingerprints_;
+  RunDirectory run_dir_;
+  std::optional<Tokenizer> tok_;
+  Model model_;
+  AdamW opt_;
+  TrainerState st_;
+  Rng noise_{0};
+  std::unique_ptr<DataSource> data_;
+  std::string metrics_path_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_{nullptr, std::fclose};
+  Weights grads_;
+  Workspace ws_;
+  TrainBatch tb_;
+  TrainResult res_;
+  // This session's counters (a resumed run's rates count only its own steps).
+  double t0_ = 0, interval_loss_ = 0, interval_t_ = 0;
+  int64_t interval_steps_ = 0, interval_tokens_ = 0, session_tokens_ = 0, session_steps_ = 0;
+};
+
+TrainConfig Session::validated(TrainConfig cfg) {
   cfg.validate();
   cfg.schedule.total_steps = cfg.steps;
-  if (cfg.threads > 0) set_num_threads(cfg.threads);
-  if (!cfg.progress) Progress::set_enabled(false);
-  const json data_fingerprints = check_disjoint_data(cfg.train_data, cfg.heldout_data);
   LLADA_CHECK(!cfg.out.empty(), "training configuration: no run directory (\"out\" or --out)");
-  RunDirectory run_dir(cfg.out);
-  if (!ro.resume && run_dir.holds_run()) {
-    LLADA_CHECK(ro.force,
+  return cfg;
+}
+
+// An earlier run is replaced only with --force; half-written checkpoints of a killed run go.
+void Session::prepare_run_dir() {
+  if (!ro_.resume && run_dir_.holds_run()) {
+    LLADA_CHECK(ro_.force,
                 "--out %s holds an earlier run (metrics.jsonl, checkpoints or final/): pass --resume to "
                 "continue it or --force to replace it",
-                cfg.out.c_str());
-    run_dir.clear_run();
-    std::fprintf(stderr, "--force: removed the earlier run in %s\n", cfg.out.c_str());
+                cfg_.out.c_str());
+    run_dir_.clear_run();
+    std::fprintf(stderr, "--force: removed the earlier run in %s\n", cfg_.out.c_str());
   }
-  if (const int n = run_dir.remove_partial_checkpoints())
-    std::fprintf(stderr, "removed %d half-written checkpoint folder(s) of a killed run in %s\n", n, cfg.out.c_str());
+  if (const int n = run_dir_.remove_partial_checkpoints())
+    std::fprintf(stderr, "removed %d half-written checkpoint folder(s) of a killed run in %s\n", n, cfg_.out.c_str());
+}
 
-  // Tokenizer: the configured one, else the one beside init_from (copied into every checkpoint).
-  std::optional<Tokenizer> tok;
-  if (!cfg.tokenizer.empty()) {
-    tok = Tokenizer::load(cfg.tokenizer);
-  } else if (!cfg.init_from.empty() && file_exists((fs::path(cfg.init_from) / "tokenizer.json").string())) {
-    tok = Tokenizer::load(cfg.init_from);
+// The configured tokenizer, else the one beside init_from (copied into every checkpoint).
+void Session::load_tokenizer() {
+  if (!cfg_.tokenizer.empty()) {
+    tok_ = Tokenizer::load(cfg_.tokenizer);
+  } else if (!cfg_.init_from.empty() && file_exists((fs::path(cfg_.init_from) / "tokenizer.json").string())) {
+    tok_ = Tokenizer::load(cfg_.init_from);
   }
+}
 
-  Model model;
-  AdamW opt;
-  TrainerState st;
-  Rng noise(cfg.seed ^ kNoiseStream);
-  std::unique_ptr<DataSource> data = open_data_source(cfg, cfg.train_data, false, cfg.seed ^ kDataStream);
-  const std::string metrics_path = (fs::path(cfg.out) / "metrics.jsonl").string();
+bool Session::resume() {
+  const std::string ck = latest_checkpoint(cfg_.out);
+  LLADA_CHECK(!ck.empty(), "--resume: %s has no checkpoint (no 'latest' file)", cfg_.out.c_str());
+  load_checkpoint(ck, &model_, nullptr, &st_);
+  opt_ = AdamW(model_.w, cfg_.adamw);
+  load_optimizer((fs::path(ck) / "optimizer.safetensors").string(), &opt_);
+  // Fields that change the trajectory must match; steps, out, intervals and threads may change.
+  for (const char* k : {"objective", "seq_len", "batch_size", "grad_accum", "seed", "diffusion", "sft", "data"})
+    LLADA_CHECK(st_.config.contains(k) && st_.config[k] == cfg_.to_json()[k],
+                "--resume: field %s differs from the checkpoint's configuration (%s): %s vs %s", k,
+                ck.c_str(), st_.config.contains(k) ? st_.config[k].dump().c_str() : "missing",
+                cfg_.to_json()[k].dump().c_str());
+  if (st_.step >= cfg_.steps) {
+    std::fprintf(stderr, "nothing to do: the run in %s has already done %lld of %lld steps (raise --steps to "
+                 "train on)\n", cfg_.out.c_str(), (long long)st_.step, (long long)cfg_.steps);
+    res_.steps_done = st_.step;
+    res_.nothing_to_do = true;
+    const fs::path final_dir = fs::path(cfg_.out) / "final";
+    if (fs::exists(final_dir)) res_.final_dir = final_dir.string();
+    return false;
+  }
+  noise_.set_state(st_.noise_rng);
+  data_->set_state(st_.data_state);
+  if (writer()) truncate_metrics(metrics_path_, st_.step);
+  std::fprintf(stderr, "resuming from %s (step %lld)\n", ck.c_str(), (long long)st_.step);
+  return true;
+}
 
-  if (ro.resume) {
-    const std::string ck = latest_checkpoint(cfg.out);
-    LLADA_CHECK(!ck.empty(), "--resume: %s has no checkpoint (no 'latest' file)", cfg.out.c_str());
-    load_checkpoint(ck, &model, nullptr, &st);
-    opt = AdamW(model.w, cfg.adamw);
-    load_optimizer((fs::path(ck) / "optimizer.safetensors").string(), &opt);
-    // Fields that change the trajectory must match; steps, out, intervals and threads may change.
-    for (const char* k : {"objective", "seq_len", "batch_size", "grad_accum", "seed", "diffusion", "sft", "data"})
-      LLADA_CHECK(st.config.contains(k) && st.config[k] == cfg.to_json()[k],
-                  "--resume: field %s differs from the checkpoint's configuration (%s): %s vs %s", k,
-                  ck.c_str(), st.config.contains(k) ? st.config[k].dump().c_str() : "missing",
-                  cfg.to_json()[k].dump().c_str());
-    if (st.step >= cfg.steps) {
-      std::fprintf(stderr, "nothing to do: the run in %s has already done %lld of %lld steps (raise --steps to "
-                   "train on)\n", cfg.out.c_str(), (long long)st.step, (long long)cfg.steps);
-      TrainResult done;
-      done.steps_done = st.step;
-      done.nothing_to_do = true;
-      const fs::path final_dir = fs::path(cfg.out) / "final";
-      if (fs::exists(final_dir)) done.final_dir = final_dir.string();
-      return done;
-    }
-    noise.set_state(st.noise_rng);
-    data->set_state(st.data_state);
-    truncate_metrics(metrics_path, st.step);
-    std::fprintf(stderr, "resuming from %s (step %lld)\n", ck.c_str(), (long long)st.step);
+void Session::start_fresh() {
+  if (!cfg_.init_from.empty()) {
+    LoadOptions lo;
+    lo.force_f32 = true;
+    model_ = Model::load(cfg_.init_from, lo);
   } else {
-    if (!cfg.init_from.empty()) {
-      LoadOptions lo;
-      lo.force_f32 = true;
-      model = Model::load(cfg.init_from, lo);
-    } else {
-      model = new_model(cfg, tok ? &*tok : nullptr);
-    }
-    opt = AdamW(model.w, cfg.adamw);
-    std::error_code ec;
-    fs::remove(metrics_path, ec);
+    model_ = new_model(cfg_, tok_ ? &*tok_ : nullptr);
   }
-  check_model_fits(model, cfg);
-  if (!cfg.init_from.empty() && !ro.resume) check_fits_in_memory(model.cfg, cfg);
-  st.config = cfg.to_json();
-  st.config["data_fingerprints"] = data_fingerprints;
-  write_file_atomic((fs::path(cfg.out) / "config.json").string(), st.config.dump(2) + "\n");
-  data->check_vocab(model.cfg.vocab_size);
+  opt_ = AdamW(model_.w, cfg_.adamw);
+  std::error_code ec;
+  if (writer()) fs::remove(metrics_path_, ec);
+}
 
-  Weights grads = Weights::like(model.w, DType::F32);
-  Workspace ws;
-  BatchMaker bm{cfg, model.cfg, {}, {}};
-  TrainBatch tb;
-  std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
-  LLADA_CHECK(metrics, "%s: cannot open for appending", metrics_path.c_str());
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
+bool Session::start() {
+  if (cfg_.threads > 0) set_num_threads(cfg_.threads);
+  if (!cfg_.progress) Progress::set_enabled(false);
+  load_tokenizer();
+  noise_ = Rng(cfg_.seed ^ kNoiseStream);
+  data_ = open_data_source(cfg_, cfg_.train_data, false, cfg_.seed ^ kDataStream);
+  metrics_path_ = (fs::path(cfg_.out) / "metrics.jsonl").string();
+  if (ro_.resume) {
+    if (!resume()) return false;
+  } else {
+    start_fresh();
+  }
+  check_model_fits(model_, cfg_);
+  if (!cfg_.init_from.empty() && !ro_.resume) check_fits_in_memory(model_.cfg, cfg_);
+  st_.config = cfg_.to_json();
+  st_.config["data_fingerprints"] = data_fingerprints_;
+  if (writer()) write_file_atomic((fs::path(cfg_.out) / "config.json").string(), st_.config.dump(2) + "\n");
+  data_->check_vocab(model_.cfg.vocab_size);
+  grads_ = Weights::like(model_.w, DType::F32);
+  if (writer()) {
+    metrics_.reset(std::fopen(metrics_path_.c_str(), "a"));
+    LLADA_CHECK(metrics_ != nullptr, "%s: cannot open for appending", metrics_path_.c_str());
+  }
+  return true;
+}
 
-  TrainResult res;
-  Progress bar("train", cfg.steps, "step", st.step);
-  const bool log_lines = !Progress::enabled();  // no bar (not a terminal, --no-progress): log lines
+// The step's gradients over its micro-batches (reduced across ranks by the hook), clipped;
+// returns the loss.
+double Session::step_gradients(int64_t step, double lr) {
+  const DType products = cfg_.precision == "bf16" ? DType::BF16 : DType::F32;
+  const float scale = 1.0f / float(cfg_.grad_accum);
+  BatchMaker bm{cfg_, model_.cfg, {}, {}};
+  zero_grads(grads_);
+  double loss = 0;
+  for (int64_t a = 0; a < cfg_.grad_accum; ++a) {
+    bm.make(*data_, noise_, tb_, scale, false);
+    if (ro_.on_batch) ro_.on_batch(step, tb_);
+    interval_tokens_ += tb_.tokens();
+    session_tokens_ += tb_.tokens();
+    st_.tokens_seen += tb_.tokens();
+    if (tb_.rows.empty()) continue;  // nothing masked (tiny p on a short row): no loss, no gradient
+    loss += model_forward_backward(model_, forward_args(tb_, products), tb_.targets.data(), tb_.weights.data(),
+                                   grads_, ws_);
+  }
+  if (ro_.reduce_gradients) ro_.reduce_gradients(grads_, loss);
+  LLADA_CHECK(std::isfinite(loss), "training diverged: loss is %g at step %lld (lr %g)", loss,
+              (long long)step + 1, lr);
+  return loss;
+}
+
+void Session::log_step(double loss, double lr, double gnorm) {
+  interval_loss_ += loss;
+  ++interval_steps_;
+  const double now = now_seconds();
+  const double tok_s = double(session_tokens_) / std::max(1e-9, now - t0_);
+  if (st_.step % cfg_.log_every != 0 && st_.step != cfg_.steps) return;
+  res_.last_loss = interval_loss_ / double(interval_steps_);
+  if (metrics_) {
+    json line = {{"step", st_.step},
+                 {"loss", res_.last_loss},
+                 {"lr", lr},
+                 {"grad_norm", gnorm},
+                 {"tokens", st_.tokens_seen},
+                 {"tok_per_s", double(interval_tokens_) / std::max(1e-9, now - interval_t_)},
+                 {"elapsed_s", st_.elapsed_s + (now - t0_)}};
+    std::fprintf(metrics_.get(), "%s\n", line.dump().c_str());
+    std::fflush(metrics_.get());
+  }
+  if (!Progress::enabled() && writer()) {  // no bar (not a terminal, --no-progress): log lines
+    const double rate = double(session_steps_) / std::max(1e-9, now - t0_);
+    const double eta = rate > 0 ? double(cfg_.steps - st_.step) / rate : 0;
+    std::fprintf(stderr, "step %lld/%lld  loss %.4f%s  %s tok/s  elapsed %.0f s  ETA %.0f s\n",
+                 (long long)st_.step, (long long)cfg_.steps, res_.last_loss,
+                 res_.last_eval_loss >= 0 ? strformat("  held-out %.4f", res_.last_eval_loss).c_str() : "",
+                 human_rate(tok_s).c_str(), now - t0_, eta);
+  }
+  interval_loss_ = 0;
+  interval_steps_ = 0;
+  interval_tokens_ = 0;
+  interval_t_ = now;
+}
+
+void Session::maybe_evaluate(bool last) {
+  if (cfg_.heldout_data.empty() || cfg_.eval_batches <= 0) return;
+  if (!((cfg_.eval_every > 0 && st_.step % cfg_.eval_every == 0) || last)) return;
+  res_.last_eval_loss = evaluate(model_, cfg_, ws_);
+  if (metrics_) {
+    std::fprintf(metrics_.get(), "%s\n", json({{"step", st_.step}, {"eval_loss", res_.last_eval_loss}}).dump().c_str());
+    std::fflush(metrics_.get());
+  }
+}
+
+void Session::checkpoint() {
+  if (!writer()) return;
+  st_.noise_rng = noise_.state();
+  st_.data_state = data_->state();
+  const double t_ck = now_seconds();
+  st_.elapsed_s += t_ck - t0_;  // store the total so far; undone below to keep t0-based sums
+  save_checkpoint(cfg_.out, model_, opt_, st_, tok_ ? &*tok_ : nullptr, cfg_.keep_checkpoints);
+  st_.elapsed_s -= t_ck - t0_;
+}
+
+void Session::save_final() {
+  res_.seconds = now_seconds() - t0_;
+  res_.tokens_per_s = double(session_tokens_) / std::max(1e-9, res_.seconds);
+  res_.steps_done = st_.step;
+  if (!writer()) return;
+  // The deliverable: the model in the requested dtype with its tokenizer, loadable everywhere.
+  const fs::path final_dir = fs::path(cfg_.out) / "final";
+  model_.save(final_dir.string(), cfg_.save_dtype == "f32" ? DType::F32 : DType::BF16);
+  if (tok_) tok_->save(final_dir.string());
+  res_.final_dir = final_dir.string();
+}
+
+void Session::train() {
+  Progress bar("train", cfg_.steps, "step", st_.step);
   InterruptGuard interrupt;
-  const double t0 = now_seconds();
-  double interval_loss = 0, interval_t = t0;
-  int64_t interval_steps = 0, interval_tokens = 0, session_tokens = 0, session_steps = 0;
-  const float scale = 1.0f / float(cfg.grad_accum);
-
-  if (ro.eval_at_start && !cfg.heldout_data.empty() && cfg.eval_batches > 0) {
-    res.first_eval_loss = evaluate(model, cfg, ws);
-    std::fprintf(metrics, "%s\n", json({{"step", st.step}, {"eval_loss", res.first_eval_loss}}).dump().c_str());
+  t0_ = interval_t_ = now_seconds();
+  if (ro_.eval_at_start && !cfg_.heldout_data.empty() && cfg_.eval_batches > 0) {
+    res_.first_eval_loss = evaluate(model_, cfg_, ws_);
+    if (metrics_)
+      std::fprintf(metrics_.get(), "%s\n", json({{"step", st_.step}, {"eval_loss", res_.first_eval_loss}}).dump().c_str());
   }
-  const DType products = cfg.precision == "bf16" ? DType::BF16 : DType::F32;
-  for (int64_t step = st.step; step < cfg.steps; ++step) {
-    if (ro.stop_after >= 0 && session_steps >= ro.stop_after) {
-      res.steps_done = step;
-      res.seconds = now_seconds() - t0;
-      return res;  // simulated kill: nothing more is written
+  for (int64_t step = st_.step; step < cfg_.steps; ++step) {
+    if (ro_.stop_after >= 0 && session_steps_ >= ro_.stop_after) {
+      res_.steps_done = step;
+      res_.seconds = now_seconds() - t0_;
+      return;  // simulated kill: nothing more is written
     }
-    const double lr = cfg.schedule.lr(step);
-    if (ro.on_lr) ro.on_lr(step, lr);
-    zero_grads(grads);
-    double loss = 0;
-    for (int64_t a = 0; a < cfg.grad_accum; ++a) {
-      bm.make(*data, noise, tb, scale, false);
-      if (ro.on_batch) ro.on_batch(step, tb);
-      interval_tokens += tb.tokens();
-      session_tokens += tb.tokens();
-      st.tokens_seen += tb.tokens();
-      if (tb.rows.empty()) continue;  // nothing masked (tiny p on a short row): no loss, no gradient
-      loss += model_forward_backward(model, forward_args(tb, products), tb.targets.data(), tb.weights.data(), grads, ws);
-    }
-    LLADA_CHECK(std::isfinite(loss), "training diverged: loss is %g at step %lld (lr %g)", loss,
-                (long long)step + 1, lr);
-    const double gnorm = clip_grad_norm(grads, cfg.grad_clip);
+    const double lr = cfg_.schedule.lr(step);
+    if (ro_.on_lr) ro_.on_lr(step, lr);
+    const double loss = step_gradients(step, lr);
+    const double gnorm = clip_grad_norm(grads_, cfg_.grad_clip);
     LLADA_CHECK(std::isfinite(gnorm), "training diverged: gradient norm is %g at step %lld", gnorm,
                 (long long)step + 1);
-    opt.step(model.w, grads, lr);
-    st.step = step + 1;
-    ++session_steps;
-    interval_loss += loss;
-    ++interval_steps;
-    if (ro.on_step) ro.on_step(st.step, loss);
-
-    const double now = now_seconds();
-    const double tok_s = double(session_tokens) / std::max(1e-9, now - t0);
-    bar.update(st.step, strformat("loss %.4f%s  %s tok/s", loss,
-                                  res.last_eval_loss >= 0 ? strformat("  held-out %.4f", res.last_eval_loss).c_str() : "",
-                                  human_rate(tok_s).c_str()));
-    if (st.step % cfg.log_every == 0 || st.step == cfg.steps) {
-      res.last_loss = interval_loss / double(interval_steps);
-      json line = {{"step", st.step},
-                   {"loss", res.last_loss},
-                   {"lr", lr},
-                   {"grad_norm", gnorm},
-                   {"tokens", st.tokens_seen},
-                   {"tok_per_s", double(interval_tokens) / std::max(1e-9, now - interval_t)},
-                   {"elapsed_s", st.elapsed_s + (now - t0)}};
-      std::fprintf(metrics, "%s\n", line.dump().c_str());
-      std::fflush(metrics);
-      if (log_lines) {
-        const double rate = double(session_steps) / std::max(1e-9, now - t0);
-        const double eta = rate > 0 ? double(cfg.steps - st.step) / rate : 0;
-        std::fprintf(stderr, "step %lld/%lld  loss %.4f%s  %s tok/s  elapsed %.0f s  ETA %.0f s\n",
-                     (long long)st.step, (long long)cfg.steps, res.last_loss,
-                     res.last_eval_loss >= 0 ? strformat("  held-out %.4f", res.last_eval_loss).c_str() : "",
-                     human_rate(tok_s).c_str(), now - t0, eta);
-      }
-      interval_loss = 0;
-      interval_steps = 0;
-      interval_tokens = 0;
-      interval_t = now;
-    }
-    const bool last = st.step == cfg.steps;
-    if (!cfg.heldout_data.empty() && cfg.eval_batches > 0 &&
-        ((cfg.eval_every > 0 && st.step % cfg.eval_every == 0) || last)) {
-      res.last_eval_loss = evaluate(model, cfg, ws);
-      std::fprintf(metrics, "%s\n", json({{"step", st.step}, {"eval_loss", res.last_eval_loss}}).dump().c_str());
-      std::fflush(metrics);
-    }
+    opt_.step(model_.w, grads_, lr);
+    st_.step = step + 1;
+    ++session_steps_;
+    if (ro_.on_step) ro_.on_step(st_.step, loss);
+    bar.update(st_.step, strformat("loss %.4f%s  %s tok/s", loss,
+                                   res_.last_eval_loss >= 0 ? strformat("  held-out %.4f", res_.last_eval_loss).c_str() : "",
+                                   human_rate(double(session_tokens_) / std::max(1e-9, now_seconds() - t0_)).c_str()));
+    log_step(loss, lr, gnorm);
+    const bool last = st_.step == cfg_.steps;
+    maybe_evaluate(last);
     const bool stop = interrupt.requested() && !last;
-    if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || last || stop) {
-      st.noise_rng = noise.state();
-      st.data_state = data->state();
-      const double t_ck = now_seconds();
-      st.elapsed_s += t_ck - t0;  // store the total so far; undone below to keep t0-based sums
-      save_checkpoint(cfg.out, model, opt, st, tok ? &*tok : nullptr, cfg.keep_checkpoints);
-      st.elapsed_s -= t_ck - t0;
-    }
+    if ((cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) || last || stop) checkpoint();
     if (stop) {
-      bar.finish(strformat("interrupted at step %lld", (long long)st.step));
+      bar.finish(strformat("interrupted at step %lld", (long long)st_.step));
       std::fprintf(stderr, "stopped by signal %d at step %lld: checkpoint written; continue with --resume\n",
-                   interrupt.signal(), (long long)st.step);
-      res.interrupted = true;
-      res.steps_done = st.step;
-      res.seconds = now_seconds() - t0;
-      res.tokens_per_s = double(session_tokens) / std::max(1e-9, res.seconds);
-      return res;
+                   interrupt.signal(), (long long)st_.step);
+      res_.interrupted = true;
+      res_.steps_done = st_.step;
+      res_.seconds = now_seconds() - t0_;
+      res_.tokens_per_s = double(session_tokens_) / std::max(1e-9, res_.seconds);
+      return;
     }
   }
-  bar.finish(strformat("loss %.4f", res.last_loss));
-  res.seconds = now_seconds() - t0;
-  res.tokens_per_s = double(session_tokens) / std::max(1e-9, res.seconds);
-  res.steps_done = st.step;
-  // The deliverable: the model in the requested dtype with its tokenizer, loadable everywhere.
-  const fs::path final_dir = fs::path(cfg.out) / "final";
-  model.save(final_dir.string(), cfg.save_dtype == "f32" ? DType::F32 : DType::BF16);
-  if (tok) tok->save(final_dir.string());
-  res.final_dir = final_dir.string();
-  return res;
+  bar.finish(strformat("loss %.4f", res_.last_loss));
+  save_final();
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainConfig& cfg, const RunOptions& ro) {
+  Session s(cfg, ro);
+  if (s.start()) s.train();
+  return std::move(s).result();
 }
 
 }  // namespace llada::train

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 
+#include "model/weights.h"
 #include "train/train_config.h"
 
 namespace llada::train {
@@ -45,6 +46,11 @@ struct RunOptions {
   // reference to follow the same trajectory.
   std::function<void(int64_t, const TrainBatch&)> on_batch;
   std::function<void(int64_t, double)> on_lr;
+  // Data parallelism: called with each step's summed gradients and loss before clipping (an
+  // all-reduce across ranks); empty = this process alone.
+  std::function<void(Weights& grads, double& loss)> reduce_gradients;
+  // Whether this process writes the run directory (metrics, checkpoints, final/): rank 0 only.
+  bool writer = true;
 };
 
 TrainResult run_training(const TrainConfig& cfg, const RunOptions& opt = {});
