@@ -107,4 +107,11 @@ double cross_entropy_forward_backward(float* dlogits, float* losses, const float
                                       int64_t V);
 }  // namespace ref
 
+// ---- row statistics (the sampler's softmax over a vocabulary) ---------------------------------
+// max(x[0..n)), -inf for n = 0.
+float row_max(const float* x, int64_t n);
+// sum_v exp(l_v - mx) and, if wsum, sum_v exp(l_v - mx) * (l_v - mx), in float64, over v < n;
+// -inf logits contribute 0; mx >= every l_v.
+void row_exp_sums_f64(const float* l, int64_t n, float mx, double* sum, double* wsum);
+
 }  // namespace llada::kernels

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "core/sys.h"
 #include "sample/rules.h"
@@ -166,18 +167,22 @@ void predict_rows(Run& r, const float* L, int64_t W, int64_t n, const RowRule& r
   // vocabulary a row's softmax is ~0.5 ms); rows that do draw stay in order, so a seed gives
   // the same run on any thread count.
   const bool draws = o.temperature > 0 || remasking_rule(o.remasking).draws_random;
+  ParallelErrors errors;
 #pragma omp parallel for schedule(static) num_threads(r.threads) if (!draws && n > 1 && r.threads > 1)
   for (int64_t i = 0; i < n; ++i) {
-    float* row = r.guided.data() + size_t(omp_get_thread_num()) * size_t(V);
-    const float* c = L + i * W;
-    if (r.cfg) guide_logits(row, c, L + (n + i) * W, o.cfg_scale, V);
-    else std::copy(c, c + V, row);
-    const Prediction p = predict_row(row, rule, rng);
-    auto& cd = r.cands[size_t(i)];
-    cd.pos = r.rows[size_t(i)] % int32_t(r.T);
-    cd.token = p.token;
-    cd.conf = p.conf;
+    errors.run([&] {
+      float* row = r.guided.data() + size_t(omp_get_thread_num()) * size_t(V);
+      const float* c = L + i * W;
+      if (r.cfg) guide_logits(row, c, L + (n + i) * W, o.cfg_scale, V);
+      else std::copy(c, c + V, row);
+      const Prediction p = predict_row(row, rule, rng);
+      auto& cd = r.cands[size_t(i)];
+      cd.pos = r.rows[size_t(i)] % int32_t(r.T);
+      cd.token = p.token;
+      cd.conf = p.conf;
+    });
   }
+  errors.rethrow();
 }
 
 // Commits each sequence's most confident candidates: the schedule's count, or the threshold /

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "kernels/cpu/fast_math.h"
+#include "kernels/ops.h"
 
 namespace llada::sample {
 
@@ -29,7 +29,7 @@ Prediction predict_row(float* l, const RowRule& r, Rng& rng) {
   Prediction p;
   if (r.temperature == 0.0) {
     // torch.argmax: the first maximum.
-    const float mx = kernels::cpu::max_of(l, V);
+    const float mx = kernels::row_max(l, V);
     int64_t best = 0;
     while (best + 1 < V && l[best] != mx) ++best;
     p.token = int32_t(best);
@@ -69,9 +69,9 @@ double random_confidence(const float*, int64_t, int32_t, Rng& rng) { return rng.
 double low_confidence(const float* l, int64_t V, int32_t token, Rng&) {
   const float x0_logit = l[token];
   if (x0_logit == kNegInf) return 0.0;
-  const float mx = kernels::cpu::max_of(l, V);
+  const float mx = kernels::row_max(l, V);
   double sum = 0.0;
-  kernels::cpu::exp_sums_f64(l, V, mx, &sum, nullptr);
+  kernels::row_exp_sums_f64(l, V, mx, &sum, nullptr);
   return std::exp(double(x0_logit) - double(mx)) / sum;
 }
 
@@ -83,15 +83,15 @@ double margin_confidence(const float* l, int64_t V, int32_t, Rng&) {
   }
   if (a1 == kNegInf) return 0.0;
   double sum = 0.0;
-  kernels::cpu::exp_sums_f64(l, V, a1, &sum, nullptr);
+  kernels::row_exp_sums_f64(l, V, a1, &sum, nullptr);
   return (1.0 - std::exp(double(a2) - double(a1))) / sum;
 }
 
 double entropy_confidence(const float* l, int64_t V, int32_t, Rng&) {
-  const float mx = kernels::cpu::max_of(l, V);
+  const float mx = kernels::row_max(l, V);
   if (mx == kNegInf) return -std::numeric_limits<double>::max();
   double sum = 0.0, wsum = 0.0;
-  kernels::cpu::exp_sums_f64(l, V, mx, &sum, &wsum);
+  kernels::row_exp_sums_f64(l, V, mx, &sum, &wsum);
   // sum p log p = E[z] - log(sum), with p = e^z / sum.
   return wsum / sum - std::log(sum);
 }

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "kernels/cpu/fast_math.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -79,89 +80,93 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   const bool packed = packed_gemm_native(DType::F32) && !s.bf16_products;
   const auto gemm = s.bf16_products ? kernels::gemm_bf16 : kernels::gemm;
   const int64_t per_thread = thread_scratch_floats(s), kv_off = round16(QT * std::max<int64_t>(s.Tk, 1));
+  ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
   for (int64_t task = 0; task < tasks; ++task) {
-    const int64_t b = task / (s.H * ntiles), h = task / ntiles % s.H, tile = task % ntiles;
-    const int64_t g = h / group, t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
-    const int64_t kc = key_cols(s, t0, tq);
-    float* mine = scratch + int64_t(omp_get_thread_num()) * per_thread;
-    float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk : mine;
-    float* kp = mine + kv_off;
-    float* vp = kp + round16(packed_f32_floats(std::max<int64_t>(s.Tk, 1), hd));
-    const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
-    const float* kg = k + b * s.kv_bs + g * hd;
-    const float* vg = v + b * s.kv_bs + g * hd;
-    float* ot = out + b * s.q_bs + (t0 * s.H + h) * hd;
-    if (kc > 0 && packed) {
-      pack_f32(kp, kg, kc, hd, s.KVH * hd, /*kn=*/false);
-      gemm_packed_f32_serial(tq, qt, s.H * hd, kp, kc, hd, S, s.Tk);
-    } else if (kc > 0) {
-      gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
-           Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk, 0.0f);
-    }
-    const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
-    // Softmax per row: scale folded into the exp; without `probs` the 1/sum normalisation is
-    // applied to the hd-wide output row instead of the Tk-wide probability row.
-    float inv_sum[kQTile];
-    for (int64_t r = 0; r < tq; ++r) {
-      float* p = S + r * s.Tk;
-      // Visible keys of this row: the causal limit, then the padding mask.
-      const int64_t lim = s.causal ? std::clamp<int64_t>(s.q_pos0 + t0 + r + 1, 0, s.Tk) : s.Tk;
-      float mx = -INFINITY;
-      if (mask) {
-#pragma omp simd reduction(max : mx)
-        for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, mask[j] ? p[j] : -INFINITY);
-      } else {
-        mx = cpu::max_of(p, lim);
+    errors.run([&] {
+      const int64_t b = task / (s.H * ntiles), h = task / ntiles % s.H, tile = task % ntiles;
+      const int64_t g = h / group, t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
+      const int64_t kc = key_cols(s, t0, tq);
+      float* mine = scratch + int64_t(omp_get_thread_num()) * per_thread;
+      float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk : mine;
+      float* kp = mine + kv_off;
+      float* vp = kp + round16(packed_f32_floats(std::max<int64_t>(s.Tk, 1), hd));
+      const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
+      const float* kg = k + b * s.kv_bs + g * hd;
+      const float* vg = v + b * s.kv_bs + g * hd;
+      float* ot = out + b * s.q_bs + (t0 * s.H + h) * hd;
+      if (kc > 0 && packed) {
+        pack_f32(kp, kg, kc, hd, s.KVH * hd, /*kn=*/false);
+        gemm_packed_f32_serial(tq, qt, s.H * hd, kp, kc, hd, S, s.Tk);
+      } else if (kc > 0) {
+        gemm(tq, kc, hd, Operand{qt, DType::F32, s.H * hd, false},
+             Operand{kg, DType::F32, s.KVH * hd, true}, S, s.Tk, 0.0f);
       }
-      // Keys beyond the row's limit (computed or not) get probability zero.
-      std::fill(p + lim, p + (probs ? s.Tk : kc), 0.0f);
-      if (mx == -INFINITY) {  // no visible key: zero probabilities, zero output
-        std::fill(p, p + lim, 0.0f);
-        inv_sum[r] = 0.0f;
-        continue;
-      }
-      float sum = 0.0f;
-      if (mask) {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < lim; ++j) {
-          const float e = cpu::exp_fast((p[j] - mx) * scale);
-          p[j] = mask[j] ? e : 0.0f;
-          sum += p[j];
+      const uint8_t* mask = key_mask ? key_mask + b * s.Tk : nullptr;
+      // Softmax per row: scale folded into the exp; without `probs` the 1/sum normalisation is
+      // applied to the hd-wide output row instead of the Tk-wide probability row.
+      float inv_sum[kQTile];
+      for (int64_t r = 0; r < tq; ++r) {
+        float* p = S + r * s.Tk;
+        // Visible keys of this row: the causal limit, then the padding mask.
+        const int64_t lim = s.causal ? std::clamp<int64_t>(s.q_pos0 + t0 + r + 1, 0, s.Tk) : s.Tk;
+        float mx = -INFINITY;
+        if (mask) {
+  #pragma omp simd reduction(max : mx)
+          for (int64_t j = 0; j < lim; ++j) mx = std::max(mx, mask[j] ? p[j] : -INFINITY);
+        } else {
+          mx = cpu::max_of(p, lim);
         }
-      } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < lim; ++j) {
-          p[j] = cpu::exp_fast((p[j] - mx) * scale);
-          sum += p[j];
+        // Keys beyond the row's limit (computed or not) get probability zero.
+        std::fill(p + lim, p + (probs ? s.Tk : kc), 0.0f);
+        if (mx == -INFINITY) {  // no visible key: zero probabilities, zero output
+          std::fill(p, p + lim, 0.0f);
+          inv_sum[r] = 0.0f;
+          continue;
         }
-      }
-      inv_sum[r] = 1.0f / sum;
-      if (probs) {
-        const float inv = inv_sum[r];
-#pragma omp simd
-        for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
-      }
-    }
-    if (kc > 0) {
-      if (packed) {
-        pack_f32(vp, vg, hd, kc, s.KVH * hd, /*kn=*/true);
-        gemm_packed_f32_serial(tq, S, s.Tk, vp, hd, kc, ot, s.H * hd);
-      } else {
-        gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
-             Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd, 0.0f);
-      }
-      if (!probs)
-        for (int64_t r = 0; r < tq; ++r) {
-          float* o = ot + r * s.H * hd;
+        float sum = 0.0f;
+        if (mask) {
+  #pragma omp simd reduction(+ : sum)
+          for (int64_t j = 0; j < lim; ++j) {
+            const float e = cpu::exp_fast((p[j] - mx) * scale);
+            p[j] = mask[j] ? e : 0.0f;
+            sum += p[j];
+          }
+        } else {
+  #pragma omp simd reduction(+ : sum)
+          for (int64_t j = 0; j < lim; ++j) {
+            p[j] = cpu::exp_fast((p[j] - mx) * scale);
+            sum += p[j];
+          }
+        }
+        inv_sum[r] = 1.0f / sum;
+        if (probs) {
           const float inv = inv_sum[r];
-#pragma omp simd
-          for (int64_t d = 0; d < hd; ++d) o[d] *= inv;
+  #pragma omp simd
+          for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
         }
-    } else {
-      for (int64_t r = 0; r < tq; ++r) std::fill(ot + r * s.H * hd, ot + r * s.H * hd + hd, 0.0f);
-    }
+      }
+      if (kc > 0) {
+        if (packed) {
+          pack_f32(vp, vg, hd, kc, s.KVH * hd, /*kn=*/true);
+          gemm_packed_f32_serial(tq, S, s.Tk, vp, hd, kc, ot, s.H * hd);
+        } else {
+          gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
+               Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd, 0.0f);
+        }
+        if (!probs)
+          for (int64_t r = 0; r < tq; ++r) {
+            float* o = ot + r * s.H * hd;
+            const float inv = inv_sum[r];
+  #pragma omp simd
+            for (int64_t d = 0; d < hd; ++d) o[d] *= inv;
+          }
+      } else {
+        for (int64_t r = 0; r < tq; ++r) std::fill(ot + r * s.H * hd, ot + r * s.H * hd + hd, 0.0f);
+      }
+    });
   }
+  errors.rethrow();
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* probs,
@@ -174,51 +179,55 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const float scale = 1.0f / std::sqrt(float(hd));
   const int nthr = threads();
   const auto gemm = s.bf16_products ? kernels::gemm_bf16 : kernels::gemm;
+  ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (nthr > 1 && tasks > 1)
   for (int64_t task = 0; task < tasks; ++task) {
-    const int64_t b = task / s.KVH, g = task % s.KVH;
-    float* dS = scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
-    const float* kg = k + b * s.kv_bs + g * hd;
-    const float* vg = v + b * s.kv_bs + g * hd;
-    float* dkg = dk + b * s.kv_bs + g * hd;
-    float* dvg = dv + b * s.kv_bs + g * hd;
-    for (int64_t j = 0; j < s.Tk; ++j) {
-      std::fill(dkg + j * s.KVH * hd, dkg + j * s.KVH * hd + hd, 0.0f);
-      std::fill(dvg + j * s.KVH * hd, dvg + j * s.KVH * hd + hd, 0.0f);
-    }
-    for (int64_t h = g * group; h < (g + 1) * group; ++h)
-      for (int64_t tile = 0; tile < ntiles; ++tile) {
-        const int64_t t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
-        const int64_t kc = key_cols(s, t0, tq);
-        const float* P = probs + ((b * s.H + h) * s.Tq + t0) * s.Tk;
-        const float* go = dout + b * s.q_bs + (t0 * s.H + h) * hd;
-        const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
-        float* dqt = dq + b * s.q_bs + (t0 * s.H + h) * hd;
-        if (kc == 0) {
-          for (int64_t r = 0; r < tq; ++r)
-            std::fill(dqt + r * s.H * hd, dqt + r * s.H * hd + hd, 0.0f);
-          continue;
-        }
-        const int64_t ldq = s.H * hd, ldkv = s.KVH * hd;
-        gemm(tq, kc, hd, Operand{go, DType::F32, ldq, false}, Operand{vg, DType::F32, ldkv, true},
-             dS, s.Tk, 0.0f);
-        for (int64_t r = 0; r < tq; ++r) {
-          const float* p = P + r * s.Tk;
-          float* d = dS + r * s.Tk;
-          float pdp = 0.0f;
-#pragma omp simd reduction(+ : pdp)
-          for (int64_t j = 0; j < kc; ++j) pdp += p[j] * d[j];
-#pragma omp simd
-          for (int64_t j = 0; j < kc; ++j) d[j] = p[j] * (d[j] - pdp) * scale;
-        }
-        gemm(tq, hd, kc, Operand{dS, DType::F32, s.Tk, false}, Operand{kg, DType::F32, ldkv, false},
-             dqt, ldq, 0.0f);
-        gemm(kc, hd, tq, Operand{dS, DType::F32, s.Tk, true}, Operand{qt, DType::F32, ldq, false},
-             dkg, ldkv, 1.0f);
-        gemm(kc, hd, tq, Operand{P, DType::F32, s.Tk, true}, Operand{go, DType::F32, ldq, false},
-             dvg, ldkv, 1.0f);
+    errors.run([&] {
+      const int64_t b = task / s.KVH, g = task % s.KVH;
+      float* dS = scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
+      const float* kg = k + b * s.kv_bs + g * hd;
+      const float* vg = v + b * s.kv_bs + g * hd;
+      float* dkg = dk + b * s.kv_bs + g * hd;
+      float* dvg = dv + b * s.kv_bs + g * hd;
+      for (int64_t j = 0; j < s.Tk; ++j) {
+        std::fill(dkg + j * s.KVH * hd, dkg + j * s.KVH * hd + hd, 0.0f);
+        std::fill(dvg + j * s.KVH * hd, dvg + j * s.KVH * hd + hd, 0.0f);
       }
+      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+        for (int64_t tile = 0; tile < ntiles; ++tile) {
+          const int64_t t0 = tile * QT, tq = std::min(QT, s.Tq - t0);
+          const int64_t kc = key_cols(s, t0, tq);
+          const float* P = probs + ((b * s.H + h) * s.Tq + t0) * s.Tk;
+          const float* go = dout + b * s.q_bs + (t0 * s.H + h) * hd;
+          const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
+          float* dqt = dq + b * s.q_bs + (t0 * s.H + h) * hd;
+          if (kc == 0) {
+            for (int64_t r = 0; r < tq; ++r)
+              std::fill(dqt + r * s.H * hd, dqt + r * s.H * hd + hd, 0.0f);
+            continue;
+          }
+          const int64_t ldq = s.H * hd, ldkv = s.KVH * hd;
+          gemm(tq, kc, hd, Operand{go, DType::F32, ldq, false}, Operand{vg, DType::F32, ldkv, true},
+               dS, s.Tk, 0.0f);
+          for (int64_t r = 0; r < tq; ++r) {
+            const float* p = P + r * s.Tk;
+            float* d = dS + r * s.Tk;
+            float pdp = 0.0f;
+  #pragma omp simd reduction(+ : pdp)
+            for (int64_t j = 0; j < kc; ++j) pdp += p[j] * d[j];
+  #pragma omp simd
+            for (int64_t j = 0; j < kc; ++j) d[j] = p[j] * (d[j] - pdp) * scale;
+          }
+          gemm(tq, hd, kc, Operand{dS, DType::F32, s.Tk, false}, Operand{kg, DType::F32, ldkv, false},
+               dqt, ldq, 0.0f);
+          gemm(kc, hd, tq, Operand{dS, DType::F32, s.Tk, true}, Operand{qt, DType::F32, ldq, false},
+               dkg, ldkv, 1.0f);
+          gemm(kc, hd, tq, Operand{P, DType::F32, s.Tk, true}, Operand{go, DType::F32, ldq, false},
+               dvg, ldkv, 1.0f);
+        }
+    });
   }
+  errors.rethrow();
 }
 
 }  // namespace llada::kernels
