@@ -107,6 +107,18 @@ double cross_entropy_forward_backward(float* dlogits, float* losses, const float
                                       int64_t V);
 }  // namespace ref
 
+// ---- copies (the model layer moves activations only through these) -----------------------------
+// dst[0..n) = src[0..n) (f32).
+void copy(float* dst, const float* src, int64_t n);
+// dst[0..n) = 0 (f32).
+void zero(float* dst, int64_t n);
+// dst[i, :] = src[rows[i], :] for i < n, rows of C floats.
+void gather_rows(float* dst, const float* src, const int32_t* rows, int64_t n, int64_t C);
+// dst[b, :n] = src[b, :n] for b < batches, with their own batch strides (a block of rows into a
+// larger buffer: K/V into the cache).
+void copy_strided(float* dst, int64_t dst_stride, const float* src, int64_t src_stride, int64_t batches,
+                  int64_t n);
+
 // ---- row statistics (the sampler's softmax over a vocabulary) ---------------------------------
 // max(x[0..n)), -inf for n = 0.
 float row_max(const float* x, int64_t n);

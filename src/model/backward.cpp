@@ -1,6 +1,5 @@
 // The backward pass: gradients of a weighted cross-entropy over chosen rows with respect to every
 // weight, layer by layer in reverse, reading the activations the forward saved.
-#include <cstring>
 
 #include "core/error.h"
 #include "kernels/matmul.h"
@@ -68,13 +67,13 @@ double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_
   // Head: logits = nf_rows · Whᵀ.
   Tensor& dhead = grads.head.empty() ? grads.wte : grads.head;
   linear_backward(dnr, 0.0f, dhead.f32(), acts.logits, acts.nf_rows, w.lm_head(), R, a.matmul_dtype);
-  std::memset(dn, 0, size_t(N * C) * 4);
+  kernels::zero(dn, N * C);
   for (int64_t i = 0; i < R; ++i) {
     float* dst = dn + int64_t(a.rows[i]) * C;
     const float* src = dnr + i * C;
     for (int64_t j = 0; j < C; ++j) dst[j] += src[j];  // rows may repeat
   }
-  std::memset(dres, 0, size_t(N * C) * 4);
+  kernels::zero(dres, N * C);
   kernels::rmsnorm_backward(dres, grads.ln_f.f32(), dn, acts.x_final, w.ln_f.f32(), acts.rstd_f, N, C);
 
   kernels::AttnShape s{B, T, T, H, KVH, hd, T * C, T * KV, a.pos0, a.causal,

@@ -2,7 +2,6 @@
 #include <omp.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "core/error.h"
 #include "kernels/matmul.h"
@@ -144,75 +143,91 @@ std::pair<const float*, const float*> store_kv(const ForwardArgs& a, const Layer
   if (!a.cache) return {L.k, L.v};
   float* ck = a.cache->k[size_t(l)].f32();
   float* cv = a.cache->v[size_t(l)].f32();
-  for (int64_t b = 0; b < a.B; ++b) {
-    std::memcpy(ck + (b * Tk + a.pos0) * KV, L.k + b * a.T * KV, size_t(a.T * KV) * 4);
-    std::memcpy(cv + (b * Tk + a.pos0) * KV, L.v + b * a.T * KV, size_t(a.T * KV) * 4);
-  }
+  kernels::copy_strided(ck + a.pos0 * KV, Tk * KV, L.k, a.T * KV, a.B, a.T * KV);
+  kernels::copy_strided(cv + a.pos0 * KV, Tk * KV, L.v, a.T * KV, a.B, a.T * KV);
   return {ck, cv};
 }
 
-// The last layer, the final norm and the head for the wanted rows a.rows only (see run_forward).
-const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts,
-                                int64_t l) {
+// One transformer layer. Without a row selection every position goes through and the output is
+// the next layer's input. With one (inference, last layer: only the wanted rows reach the head),
+// keys and values are still computed for every position, but the queries, the attention output
+// and the FFN run on the selected rows alone; the output is their residual stream (in acts.nf).
+// Row by row the arithmetic is the same either way, so the logits are too.
+const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts, int64_t l,
+                           const int32_t* sel) {
   const ModelConfig& c = m.cfg;
   const LayerWeights& lw = m.w.layers[size_t(l)];
   const PackedWeights* P = m.packed.get();
   const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
   LayerActs& L = acts.layers[size_t(l)];
-  const int64_t N = a.B * a.T, R = acts.R, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
+  const int64_t N = a.B * a.T, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
   const int64_t H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim(), Tk = acts.Tk;
+  const int64_t M = sel ? acts.R : N;  // rows past the keys and values
   const float eps = float(c.rms_norm_eps);
-  const int32_t* sel = a.rows;
+  const float *cos = ws.rope_cos.data(), *sin = ws.rope_sin.data();
 
-  // Keys and values of every position.
   kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
-  if (pl) {
+  // The queries' input: n1 itself, or the selected rows of it (in n2, free until the FFN).
+  const float* q_in = L.n1;
+  const int32_t* q_pos = acts.pos;
+  if (sel) {
+    kernels::gather_rows(L.n2, L.n1, sel, M, C);
+    for (int64_t i = 0; i < M; ++i) acts.row_pos[i] = acts.pos[sel[i]];
+    q_in = L.n2;
+    q_pos = acts.row_pos;
+  }
+  if (pl && !sel) {  // one pass over n1 for the three products
+    const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
+    kernels::gemm_packed_multi(N, L.n1, C, qkv, 3);
+  } else if (pl) {
     const kernels::PackedProduct kv[] = {{&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
     kernels::gemm_packed_multi(N, L.n1, C, kv, 2);
+    linear(L.q, q_in, lw.q_proj, &pl->q, M, a.matmul_dtype);
   } else {
+    linear(L.q, q_in, lw.q_proj, nullptr, M, a.matmul_dtype);
     linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
     linear(L.v, L.n1, lw.v_proj, nullptr, N, a.matmul_dtype);
   }
-  kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
+  kernels::rope_forward(L.q, q_pos, cos, sin, M, H, hd);
+  kernels::rope_forward(L.k, acts.pos, cos, sin, N, KVH, hd);
+  // With a cache: this call's K/V go to their slots, then attention reads the whole cache.
   const auto [k, v] = store_kv(a, L, l, KV, Tk);
-
-  // Queries of the wanted rows (n2 is free until the FFN: it holds their normed inputs).
-  for (int64_t i = 0; i < R; ++i) {
-    std::memcpy(L.n2 + i * C, L.n1 + int64_t(sel[i]) * C, size_t(C) * 4);
-    acts.row_pos[i] = acts.pos[sel[i]];
+  if (!sel) {
+    const kernels::AttnShape s{a.B, a.T, Tk, H, KVH, hd, a.T * C, Tk * KV, a.pos0, a.causal,
+                               a.matmul_dtype == DType::BF16};
+    kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
+  } else {
+    // One call per run of rows from the same sequence (the samplers list rows by sequence, so
+    // that is one call per sequence).
+    for (int64_t i0 = 0; i0 < M;) {
+      const int64_t b = sel[i0] / a.T;
+      int64_t i1 = i0 + 1;
+      while (i1 < M && sel[i1] / a.T == b) ++i1;
+      const kernels::AttnShape s{1, i1 - i0, Tk, H, KVH, hd, (i1 - i0) * C, Tk * KV, 0, false};
+      kernels::attention_forward(L.att + i0 * C, nullptr, L.q + i0 * C, k + b * Tk * KV, v + b * Tk * KV,
+                                 a.key_mask ? a.key_mask + b * Tk : nullptr, s, acts.attn_scratch);
+      i0 = i1;
+    }
   }
-  linear(L.q, L.n2, lw.q_proj, pl ? &pl->q : nullptr, R, a.matmul_dtype);
-  kernels::rope_forward(L.q, acts.row_pos, ws.rope_cos.data(), ws.rope_sin.data(), R, H, hd);
-  // Attention, one call per run of rows from the same sequence (the samplers list rows by
-  // sequence, so that is one call per sequence).
-  for (int64_t i0 = 0; i0 < R;) {
-    const int64_t b = sel[i0] / a.T;
-    int64_t i1 = i0 + 1;
-    while (i1 < R && sel[i1] / a.T == b) ++i1;
-    const kernels::AttnShape s{1, i1 - i0, Tk, H, KVH, hd, (i1 - i0) * C, Tk * KV, 0, false};
-    kernels::attention_forward(L.att + i0 * C, nullptr, L.q + i0 * C, k + b * Tk * KV,
-                               v + b * Tk * KV, a.key_mask ? a.key_mask + b * Tk : nullptr, s,
-                               acts.attn_scratch);
-    i0 = i1;
-  }
-  // The residual stream of the wanted rows (in nf, unused until the final norm), then the FFN.
-  float* hs = acts.nf;
-  for (int64_t i = 0; i < R; ++i)
-    std::memcpy(hs + i * C, L.x + int64_t(sel[i]) * C, size_t(C) * 4);
-  linear(hs, L.att, lw.attn_out, pl ? &pl->o : nullptr, R, a.matmul_dtype, 1.0f);
-  kernels::rmsnorm_forward(L.n2, L.rstd2, hs, lw.ff_norm.f32(), R, C, eps);
+  // The residual stream after attention: h = x + attn_out(att), in L.h (or the selected rows' in nf).
+  float* h = sel ? acts.nf : L.h;
+  if (sel) kernels::gather_rows(h, L.x, sel, M, C);
+  else if (h != L.x) kernels::copy(h, L.x, N * C);
+  linear(h, L.att, lw.attn_out, pl ? &pl->o : nullptr, M, a.matmul_dtype, 1.0f);
+  kernels::rmsnorm_forward(L.n2, L.rstd2, h, lw.ff_norm.f32(), M, C, eps);
   if (pl) {
     const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
-    kernels::gemm_packed_multi(R, L.n2, C, gate_up, 2);
+    kernels::gemm_packed_multi(M, L.n2, C, gate_up, 2);
   } else {
-    linear(L.gate, L.n2, lw.ff_proj, nullptr, R, a.matmul_dtype);
-    linear(L.up, L.n2, lw.up_proj, nullptr, R, a.matmul_dtype);
+    linear(L.gate, L.n2, lw.ff_proj, nullptr, M, a.matmul_dtype);
+    linear(L.up, L.n2, lw.up_proj, nullptr, M, a.matmul_dtype);
   }
-  kernels::swiglu_forward(L.act, L.gate, L.up, R * F);
-  linear(hs, L.act, lw.ff_out, pl ? &pl->down : nullptr, R, a.matmul_dtype, 1.0f);
-  kernels::rmsnorm_forward(acts.nf_rows, acts.rstd_f, hs, m.w.ln_f.f32(), R, C, eps);
-  linear(acts.logits, acts.nf_rows, m.w.lm_head(), P ? &P->head : nullptr, R, a.matmul_dtype);
-  return acts.logits;
+  kernels::swiglu_forward(L.act, L.gate, L.up, M * F);
+  // x' = h + ff_out(act): into the next layer's input (in place for the selected rows).
+  float* out = sel ? h : (l + 1 < c.n_layers ? acts.layers[size_t(l + 1)].x : acts.x_final);
+  if (out != h) kernels::copy(out, h, N * C);
+  linear(out, L.act, lw.ff_out, pl ? &pl->down : nullptr, M, a.matmul_dtype, 1.0f);
+  return out;
 }
 
 }  // namespace
@@ -220,65 +235,29 @@ const float* last_layer_on_rows(const Model& m, const ForwardArgs& a, Workspace&
 const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Acts& acts) {
   const ModelConfig& c = m.cfg;
   const Weights& w = m.w;
-  const int64_t B = a.B, T = a.T, N = B * T, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
-  const int64_t H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim();
-  const int64_t Tk = acts.Tk;
+  const int64_t N = a.B * a.T, C = c.d_model;
   const float eps = float(c.rms_norm_eps);
-
-  ensure_rope_tables(c, a.pos0 + T, ws);
-  for (int64_t i = 0; i < N; ++i) acts.pos[i] = int32_t(a.pos0 + i % T);
-
-  kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
-
-  kernels::AttnShape s{B, T, Tk, H, KVH, hd, T * C, Tk * KV, a.pos0, a.causal,
-                       a.matmul_dtype == DType::BF16};
   const PackedWeights* P = m.packed.get();
+
+  ensure_rope_tables(c, a.pos0 + a.T, ws);
+  for (int64_t i = 0; i < N; ++i) acts.pos[i] = int32_t(a.pos0 + i % a.T);
+  kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
   // Only the wanted rows leave the last layer (the final norm and the head read nothing else), so
-  // in inference the last layer computes every position's K and V but runs its queries, attention
-  // output and FFN on the wanted rows alone: with a 32-row block of a 160-position canvas that is
-  // about 2/3 of the layer. Row by row the arithmetic is the same, so the logits are too.
-  // (Causal attention would need each row's own key limit: the autoregressive baseline keeps the
-  // full layer.)
+  // in inference the last layer runs its queries, attention output and FFN on them alone: with a
+  // 32-row block of a 160-position canvas that is about 2/3 of the layer. (Causal attention would
+  // need each row's own key limit: the autoregressive baseline keeps the full layer.)
   const bool rows_only_last = !acts.training && a.rows && !a.causal && 2 * acts.R <= N;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& lw = w.layers[size_t(l)];
-    const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
-    LayerActs& L = acts.layers[size_t(l)];
-    if (rows_only_last && l + 1 == c.n_layers) return last_layer_on_rows(m, a, ws, acts, l);
-    kernels::rmsnorm_forward(L.n1, L.rstd1, L.x, lw.attn_norm.f32(), N, C, eps);
-    if (pl) {  // one pass over n1 for the three products
-      const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
-      kernels::gemm_packed_multi(N, L.n1, C, qkv, 3);
-    } else {
-      linear(L.q, L.n1, lw.q_proj, nullptr, N, a.matmul_dtype);
-      linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
-      linear(L.v, L.n1, lw.v_proj, nullptr, N, a.matmul_dtype);
+    if (rows_only_last && l + 1 == c.n_layers) {
+      const float* hs = layer_forward(m, a, ws, acts, l, a.rows);
+      kernels::rmsnorm_forward(acts.nf_rows, acts.rstd_f, hs, w.ln_f.f32(), acts.R, C, eps);
+      linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R, a.matmul_dtype);
+      return acts.logits;
     }
-    kernels::rope_forward(L.q, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
-    kernels::rope_forward(L.k, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
-    // With a cache: this call's K/V go to their slots, then attention reads the whole cache.
-    const auto [k, v] = store_kv(a, L, l, KV, Tk);
-    kernels::attention_forward(L.att, L.probs, L.q, k, v, a.key_mask, s, acts.attn_scratch);
-    if (L.h != L.x) std::memcpy(L.h, L.x, size_t(N * C) * 4);
-    linear(L.h, L.att, lw.attn_out, pl ? &pl->o : nullptr, N, a.matmul_dtype, 1.0f);  // h = x + attn_out(att)
-    kernels::rmsnorm_forward(L.n2, L.rstd2, L.h, lw.ff_norm.f32(), N, C, eps);
-    if (pl) {
-      const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
-      kernels::gemm_packed_multi(N, L.n2, C, gate_up, 2);
-    } else {
-      linear(L.gate, L.n2, lw.ff_proj, nullptr, N, a.matmul_dtype);
-      linear(L.up, L.n2, lw.up_proj, nullptr, N, a.matmul_dtype);
-    }
-    kernels::swiglu_forward(L.act, L.gate, L.up, N * F);
-    float* next = (l + 1 < c.n_layers) ? acts.layers[size_t(l + 1)].x : acts.x_final;
-    if (next != L.h) std::memcpy(next, L.h, size_t(N * C) * 4);
-    linear(next, L.act, lw.ff_out, pl ? &pl->down : nullptr, N, a.matmul_dtype, 1.0f);  // x' = h + ff_out(act)
+    layer_forward(m, a, ws, acts, l, nullptr);
   }
   kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
-  if (a.rows) {
-    for (int64_t i = 0; i < acts.R; ++i)
-      std::memcpy(acts.nf_rows + i * C, acts.nf + int64_t(a.rows[i]) * C, size_t(C) * 4);
-  }
+  if (a.rows) kernels::gather_rows(acts.nf_rows, acts.nf, a.rows, acts.R, C);
   linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R, a.matmul_dtype);
   return acts.logits;
 }
