@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/name_table.h"
 
 namespace llada::eval {
 namespace {
@@ -77,21 +78,14 @@ Task load_task(const std::string& path, int64_t limit, const char* flag) {
   return t;
 }
 
-Metric parse_metric(const std::string& s) {
-  if (s == "contains") return Metric::Contains;
-  if (s == "exact") return Metric::Exact;
-  if (s == "number") return Metric::Number;
-  fail(strformat("--metric: expected contains, exact or number, got '%s'", s.c_str()));
-}
+namespace {
+constexpr NameEntry<Metric> kMetrics[] = {
+    {Metric::Contains, "contains"}, {Metric::Exact, "exact"}, {Metric::Number, "number"}};
+}  // namespace
 
-const char* metric_name(Metric m) {
-  switch (m) {
-    case Metric::Contains: return "contains";
-    case Metric::Exact: return "exact";
-    case Metric::Number: return "number";
-  }
-  return "?";
-}
+Metric parse_metric(const std::string& s) { return parse_name(kMetrics, s, "metric"); }
+
+const char* metric_name(Metric m) { return name_of(kMetrics, m); }
 
 std::string last_number(const std::string& s) {
   std::string best;

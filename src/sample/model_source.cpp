@@ -1,24 +1,18 @@
 #include "sample/model_source.h"
 
 #include "core/error.h"
+#include "core/name_table.h"
 
 namespace llada::sample {
 
-CacheMode parse_cache_mode(const std::string& s) {
-  if (s == "none") return CacheMode::None;
-  if (s == "prefix") return CacheMode::Prefix;
-  if (s == "dual") return CacheMode::Dual;
-  throw OptionError("cache", strformat("{cache}: expected none, prefix or dual, got '%s'", s.c_str()));
-}
+namespace {
+constexpr NameEntry<CacheMode> kCacheModes[] = {
+    {CacheMode::None, "none"}, {CacheMode::Prefix, "prefix"}, {CacheMode::Dual, "dual"}};
+}  // namespace
 
-const char* cache_mode_name(CacheMode c) {
-  switch (c) {
-    case CacheMode::None: return "none";
-    case CacheMode::Prefix: return "prefix";
-    case CacheMode::Dual: return "dual";
-  }
-  return "?";
-}
+CacheMode parse_cache_mode(const std::string& s) { return parse_name(kCacheModes, s, "cache"); }
+
+const char* cache_mode_name(CacheMode c) { return name_of(kCacheModes, c); }
 
 const float* ModelLogits::logits(const LogitsQuery& q) {
   ForwardArgs a;

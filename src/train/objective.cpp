@@ -3,32 +3,25 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/name_table.h"
 
 namespace llada::train {
 
-Objective objective_from_name(const std::string& s) {
-  if (s == "diffusion") return Objective::Diffusion;
-  if (s == "sft") return Objective::Sft;
-  if (s == "ar") return Objective::Ar;
-  fail(strformat("objective: expected diffusion, sft or ar, found '%s'", s.c_str()));
-}
+namespace {
+constexpr NameEntry<Objective> kObjectives[] = {
+    {Objective::Diffusion, "diffusion"}, {Objective::Sft, "sft"}, {Objective::Ar, "ar"}};
+constexpr NameEntry<MaskWeighting> kWeightings[] = {{MaskWeighting::Elbo, "elbo"}, {MaskWeighting::Flat, "flat"}};
+}  // namespace
 
-const char* objective_name(Objective o) {
-  switch (o) {
-    case Objective::Diffusion: return "diffusion";
-    case Objective::Sft: return "sft";
-    case Objective::Ar: return "ar";
-  }
-  return "?";
-}
+Objective objective_from_name(const std::string& s) { return parse_config_name(kObjectives, s, "objective"); }
+
+const char* objective_name(Objective o) { return name_of(kObjectives, o); }
 
 MaskWeighting mask_weighting_from_name(const std::string& s) {
-  if (s == "elbo") return MaskWeighting::Elbo;
-  if (s == "flat") return MaskWeighting::Flat;
-  fail(strformat("diffusion.weighting: expected elbo or flat, found '%s'", s.c_str()));
+  return parse_config_name(kWeightings, s, "diffusion.weighting");
 }
 
-const char* mask_weighting_name(MaskWeighting w) { return w == MaskWeighting::Flat ? "flat" : "elbo"; }
+const char* mask_weighting_name(MaskWeighting w) { return name_of(kWeightings, w); }
 
 namespace {
 

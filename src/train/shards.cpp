@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/name_table.h"
 
 namespace llada::train {
 
@@ -229,21 +230,14 @@ bool is_heldout_document(std::string_view text, double fraction) {
 
 // ---------------------------------------------------------------- windows
 
-WindowMode window_mode_from_name(const std::string& s) {
-  if (s == "random") return WindowMode::Random;
-  if (s == "sequential") return WindowMode::Sequential;
-  if (s == "shuffled") return WindowMode::Shuffled;
-  fail(strformat("window mode '%s': expected random, sequential or shuffled", s.c_str()));
-}
+namespace {
+constexpr NameEntry<WindowMode> kWindowModes[] = {
+    {WindowMode::Random, "random"}, {WindowMode::Sequential, "sequential"}, {WindowMode::Shuffled, "shuffled"}};
+}  // namespace
 
-const char* window_mode_name(WindowMode m) {
-  switch (m) {
-    case WindowMode::Random: return "random";
-    case WindowMode::Sequential: return "sequential";
-    case WindowMode::Shuffled: return "shuffled";
-  }
-  return "?";
-}
+WindowMode window_mode_from_name(const std::string& s) { return parse_config_name(kWindowModes, s, "data.window"); }
+
+const char* window_mode_name(WindowMode m) { return name_of(kWindowModes, m); }
 
 std::string WindowState::to_json() const {
   nlohmann::json j;

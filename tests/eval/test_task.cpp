@@ -2,6 +2,8 @@
 // the last-number rule, including the cases that are easy to get wrong.
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+
 #include "eval/task.h"
 
 namespace llada::eval {
@@ -34,8 +36,9 @@ TEST(EvalScore, ParseMetricNamesTheFlag) {
   try {
     parse_metric("fuzzy");
     FAIL() << "accepted";
-  } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("--metric"), std::string::npos) << e.what();
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.field(), "metric");
+    EXPECT_NE(e.spelled(flag_spelling).find("--metric"), std::string::npos) << e.what();
   }
 }
 
