@@ -187,6 +187,45 @@ TEST(SampleModel, CacheRefreshEqualsUncachedForward) {
   }
 }
 
+// A cached step right after a refresh, with the canvas unchanged, reads the K/V the refresh just
+// stored: its rows must equal the uncached forward of the same canvas (only the products' row
+// counts differ, so float rounding, not an approximation). With padding (left) and a later block.
+TEST(SampleModel, CachedStepAfterRefreshEqualsUncachedRows) {
+  auto tm = make_model("cache_exact", 64, 2, 4, 2, 48, 48, false, 23);
+  const SpecialIds sp = special_of(tm.model.cfg);
+  const int64_t B = 2, T = 20, bs = 12, be = 16;
+  std::vector<int32_t> ids(size_t(B * T), sp.mask);
+  std::vector<uint8_t> keys(size_t(B * T), 1);
+  for (int64_t t = 0; t < bs; ++t) ids[size_t(t)] = int32_t(5 + t);  // sequence 0: prompt 0..bs
+  for (int64_t t = 0; t < 3; ++t) ids[size_t(T + t)] = sp.eos, keys[size_t(T + t)] = 0;  // padding
+  for (int64_t t = 3; t < bs; ++t) ids[size_t(T + t)] = int32_t(9 + t);
+  ids[size_t(bs + 1)] = 7;  // a committed token inside the block
+  std::vector<int32_t> rows;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = bs; t < be; ++t)
+      if (ids[size_t(b * T + t)] == sp.mask) rows.push_back(int32_t(b * T + t));
+  LogitsQuery q;
+  q.B = B, q.T = T, q.ids = ids.data(), q.key_mask = keys.data(), q.block_start = bs, q.block_end = be;
+  q.rows = rows.data(), q.n_rows = int64_t(rows.size());
+  ModelLogits plain(tm.model);
+  const int64_t W = plain.row_width();
+  const float* p = plain.logits(q);
+  const std::vector<float> want(p, p + q.n_rows * W);
+  for (CacheMode mode : {CacheMode::Prefix, CacheMode::Dual}) {
+    ModelLogits cached(tm.model, mode);
+    q.block_first_call = true;
+    (void)cached.logits(q);  // the refresh
+    q.block_first_call = false;
+    const float* c = cached.logits(q);
+    double worst = 0, scale = 0;
+    for (int64_t i = 0; i < q.n_rows * W; ++i) {
+      worst = std::max(worst, double(std::fabs(c[i] - want[size_t(i)])));
+      scale = std::max(scale, double(std::fabs(want[size_t(i)])));
+    }
+    EXPECT_LE(worst, 1e-5 * scale) << cache_mode_name(mode) << ": max |cached - uncached| " << worst;
+  }
+}
+
 TEST(SampleModel, ThresholdAboveOneReproducesTheReferenceOrder) {
   auto tm = make_model("thr", 64, 2, 4, 4, 48, 48, false, 31);
   const SpecialIds sp = special_of(tm.model.cfg);
