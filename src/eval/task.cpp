@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/jsonl.h"
 #include "core/name_table.h"
 
 namespace llada::eval {
@@ -19,61 +20,52 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
+namespace {
+
+// One task item from its JSON object (where = "path:line").
+TaskItem task_item_of(const nlohmann::json& j, const std::string& where, int64_t line) {
+  const char* p = where.c_str();
+  TaskItem it;
+  it.line = line;
+  it.prompt = json_string(j, "prompt", where);
+  if (j.contains("choices")) {
+    it.kind = ItemKind::MultipleChoice;
+    const auto& c = j["choices"];
+    LLADA_CHECK(c.is_array() && !c.empty(), "%s: field \"choices\" must be a non-empty array", p);
+    for (size_t k = 0; k < c.size(); ++k) {
+      LLADA_CHECK(c[k].is_string(), "%s: choices[%zu] is not a string", p, k);
+      it.choices.push_back(c[k].get<std::string>());
+    }
+    LLADA_CHECK(j.contains("label"), "%s: field \"label\" (the right choice's index) is missing", p);
+    LLADA_CHECK(j["label"].is_number_integer(), "%s: field \"label\" must be an integer index into choices, found %s",
+                p, j["label"].dump().c_str());
+    it.label = j["label"].get<int64_t>();
+    LLADA_CHECK(it.label >= 0 && it.label < int64_t(it.choices.size()), "%s: label %lld is outside the %zu choices", p,
+                (long long)it.label, it.choices.size());
+  } else {
+    const char* field = j.contains("response") ? "response" : "answer";
+    LLADA_CHECK(!(j.contains("response") && j.contains("answer")), "%s: give \"response\" or \"answer\", not both", p);
+    LLADA_CHECK(j.contains(field) && j[field].is_string(),
+                "%s: a generation item needs a \"response\" string (or give \"choices\" and \"label\" for "
+                "multiple choice)",
+                p);
+    it.response = j[field].get<std::string>();
+  }
+  for (auto& [k, v] : j.items())
+    if (k != "prompt" && k != "response" && k != "answer" && k != "choices" && k != "label") it.meta[k] = v;
+  return it;
+}
+
+}  // namespace
+
 Task load_task(const std::string& path, int64_t limit, const char* flag) {
-  std::ifstream f(path);
-  LLADA_CHECK(f.good(), "%s %s: cannot open the file", flag, path.c_str());
   Task t;
   t.path = path;
-  std::string text;
-  for (int64_t n = 1; std::getline(f, text); ++n) {
-    if (limit > 0 && int64_t(t.items.size()) >= limit) break;
-    if (trim(text).empty()) continue;
-    const char* p = path.c_str();
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const std::exception& e) {
-      fail(strformat("%s:%lld: not valid JSON (%s)", p, (long long)n, e.what()));
-    }
-    LLADA_CHECK(j.is_object(), "%s:%lld: a task item must be a JSON object", p, (long long)n);
-    TaskItem it;
-    it.line = n;
-    LLADA_CHECK(j.contains("prompt") && j["prompt"].is_string(),
-                "%s:%lld: field \"prompt\" (a string) is missing", p, (long long)n);
-    it.prompt = j["prompt"].get<std::string>();
-    if (j.contains("choices")) {
-      it.kind = ItemKind::MultipleChoice;
-      const auto& c = j["choices"];
-      LLADA_CHECK(c.is_array() && !c.empty(), "%s:%lld: field \"choices\" must be a non-empty array",
-                  p, (long long)n);
-      for (size_t k = 0; k < c.size(); ++k) {
-        LLADA_CHECK(c[k].is_string(), "%s:%lld: choices[%zu] is not a string", p, (long long)n, k);
-        it.choices.push_back(c[k].get<std::string>());
-      }
-      LLADA_CHECK(j.contains("label"), "%s:%lld: field \"label\" (the right choice's index) is missing",
-                  p, (long long)n);
-      LLADA_CHECK(j["label"].is_number_integer(),
-                  "%s:%lld: field \"label\" must be an integer index into choices, found %s", p,
-                  (long long)n, j["label"].dump().c_str());
-      it.label = j["label"].get<int64_t>();
-      LLADA_CHECK(it.label >= 0 && it.label < int64_t(it.choices.size()),
-                  "%s:%lld: label %lld is outside the %zu choices", p, (long long)n,
-                  (long long)it.label, it.choices.size());
-    } else {
-      const char* field = j.contains("response") ? "response" : "answer";
-      LLADA_CHECK(!(j.contains("response") && j.contains("answer")),
-                  "%s:%lld: give \"response\" or \"answer\", not both", p, (long long)n);
-      LLADA_CHECK(j.contains(field) && j[field].is_string(),
-                  "%s:%lld: a generation item needs a \"response\" string (or give \"choices\" and "
-                  "\"label\" for multiple choice)",
-                  p, (long long)n);
-      it.response = j[field].get<std::string>();
-    }
-    for (auto& [k, v] : j.items())
-      if (k != "prompt" && k != "response" && k != "answer" && k != "choices" && k != "label")
-        it.meta[k] = v;
-    t.items.push_back(std::move(it));
-  }
+  for_each_jsonl(path, flag, [&](const nlohmann::json& j, const std::string& where, int64_t line) {
+    if (limit > 0 && int64_t(t.items.size()) >= limit) return false;
+    t.items.push_back(task_item_of(j, where, line));
+    return true;
+  });
   LLADA_CHECK(!t.items.empty(), "%s %s: no items", flag, path.c_str());
   return t;
 }

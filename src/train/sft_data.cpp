@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/jsonl.h"
 #include "train/shards.h"
 
 namespace llada::train {
@@ -44,13 +45,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string get_string(const nlohmann::json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  LLADA_CHECK(it != j.end(), "%s: missing field \"%s\"", where.c_str(), key);
-  LLADA_CHECK(it->is_string(), "%s: field \"%s\" must be a string, found %s", where.c_str(), key,
-              it->type_name());
-  return it->get<std::string>();
-}
 
 }  // namespace
 
@@ -64,6 +58,10 @@ std::vector<SftExample> parse_sft_line(std::string_view line, const std::string&
     fail(strformat("%s: invalid JSON: %s", origin.c_str(), e.what()));
   }
   LLADA_CHECK(j.is_object(), "%s: expected a JSON object, found %s", origin.c_str(), j.type_name());
+  return sft_examples_of(j, origin);
+}
+
+std::vector<SftExample> sft_examples_of(const nlohmann::json& j, const std::string& origin) {
   std::vector<SftExample> out;
   if (j.contains("messages")) {
     const auto& msgs = j["messages"];
@@ -73,7 +71,7 @@ std::vector<SftExample> parse_sft_line(std::string_view line, const std::string&
     for (size_t k = 0; k < msgs.size(); ++k) {
       std::string where = strformat("%s: messages[%zu]", origin.c_str(), k);
       LLADA_CHECK(msgs[k].is_object(), "%s: expected an object with \"role\" and \"content\"", where.c_str());
-      ChatMessage m{get_string(msgs[k], "role", where), get_string(msgs[k], "content", where)};
+      ChatMessage m{json_string(msgs[k], "role", where), json_string(msgs[k], "content", where)};
       LLADA_CHECK(m.role == "system" || m.role == "user" || m.role == "assistant",
                   "%s: role \"%s\" (expected system, user or assistant)", where.c_str(), m.role.c_str());
       if (m.role == "assistant") {
@@ -90,24 +88,19 @@ std::vector<SftExample> parse_sft_line(std::string_view line, const std::string&
   LLADA_CHECK(j.contains("prompt") || j.contains("response"),
               "%s: expected {\"prompt\", \"response\"} or {\"messages\": [...]}", origin.c_str());
   SftExample ex;
-  if (j.contains("system")) ex.prompt.push_back({"system", get_string(j, "system", origin)});
-  ex.prompt.push_back({"user", get_string(j, "prompt", origin)});
-  ex.response = get_string(j, "response", origin);
+  if (j.contains("system")) ex.prompt.push_back({"system", json_string(j, "system", origin)});
+  ex.prompt.push_back({"user", json_string(j, "prompt", origin)});
+  ex.response = json_string(j, "response", origin);
   out.push_back(std::move(ex));
   return out;
 }
 
 std::vector<SftExample> read_sft_jsonl(const std::string& path) {
-  std::ifstream f(path);
-  LLADA_CHECK(f.good(), "%s: cannot open", path.c_str());
   std::vector<SftExample> out;
-  std::string line;
-  for (int64_t n = 1; std::getline(f, line); ++n) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto ex = parse_sft_line(line, strformat("%s:%lld", path.c_str(), (long long)n));
-    for (auto& e : ex) out.push_back(std::move(e));
-  }
+  for_each_jsonl(path, "", [&](const nlohmann::json& j, const std::string& where, int64_t) {
+    for (auto& e : sft_examples_of(j, where)) out.push_back(std::move(e));
+    return true;
+  });
   return out;
 }
 

@@ -12,6 +12,7 @@
 // token count, vocabulary size, EOS id, checksums), the tokens, then per sample {offset u64, length
 // u32, prompt_len u32}. Read memory-mapped, every size and index entry checked.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,8 @@ struct SftExample {
 // every error message. Accepted: {"prompt": str, "response": str [, "system": str]} or
 // {"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}; other fields are ignored.
 std::vector<SftExample> parse_sft_line(std::string_view line, const std::string& origin);
+// The same from a parsed JSON object.
+std::vector<SftExample> sft_examples_of(const nlohmann::json& j, const std::string& origin);
 // Every example of a JSONL file (blank lines skipped); errors name the file and line.
 std::vector<SftExample> read_sft_jsonl(const std::string& path);
 

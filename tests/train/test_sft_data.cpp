@@ -106,7 +106,7 @@ TEST(SftParse, ErrorsNameTheFileAndLine) {
   write_text(path, "{\"prompt\": \"a\", \"response\": \"b\"}\n{not json\n");
   msg = error_of([&] { read_sft_jsonl(path); });
   EXPECT_NE(msg.find(path + ":2"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("invalid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
 
   EXPECT_NE(error_of([] { parse_sft_line(R"({"messages": [{"role": "user", "content": "hi"}]})", "f:7"); })
                 .find("f:7: \"messages\" has no assistant turn"),

@@ -11,6 +11,7 @@
 #include "command.h"
 #include "generation_flags.h"
 #include "core/error.h"
+#include "core/jsonl.h"
 #include "core/sys.h"
 #include "sample/decoder.h"
 #include "sample/session.h"
@@ -43,28 +44,15 @@ std::vector<std::vector<int32_t>> read_prompts(const GenArgs& a, const Session& 
     out.push_back(cli::parse_int_list(a.prompt_ids, "--prompt-ids"));
   }
   if (!a.input.empty()) {
-    std::ifstream f(a.input);
-    LLADA_CHECK(f.good(), "--input: cannot open %s", a.input.c_str());
-    std::string line;
-    for (int64_t n = 1; std::getline(f, line); ++n) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const std::exception& e) {
-        fail(strformat("--input %s line %lld: not JSON (%s)", a.input.c_str(), (long long)n, e.what()));
-      }
+    for_each_jsonl(a.input, "--input", [&](const nlohmann::json& j, const std::string& where, int64_t) {
       if (j.contains("prompt_ids")) {
-        LLADA_CHECK(j["prompt_ids"].is_array(), "--input %s line %lld: prompt_ids is not an array",
-                    a.input.c_str(), (long long)n);
-        out.push_back(j["prompt_ids"].get<std::vector<int32_t>>());
+        out.push_back(json_int32_array(j, "prompt_ids", where));
       } else {
-        LLADA_CHECK(j.contains("prompt") && j["prompt"].is_string(),
-                    "--input %s line %lld: expected a \"prompt\" string or \"prompt_ids\" array",
-                    a.input.c_str(), (long long)n);
-        out.push_back(from_text(j["prompt"].get<std::string>(), "--input"));
+        LLADA_CHECK(j.contains("prompt"), "%s: expected a \"prompt\" string or \"prompt_ids\" array", where.c_str());
+        out.push_back(from_text(json_string(j, "prompt", where), "--input"));
       }
-    }
+      return true;
+    });
     LLADA_CHECK(!out.empty(), "--input %s: no prompts", a.input.c_str());
   }
   return out;

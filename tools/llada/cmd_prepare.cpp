@@ -18,6 +18,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/jsonl.h"
 #include "core/file_io.h"
 #include "core/progress.h"
 #include "tokenizer/tokenizer.h"
@@ -69,21 +70,10 @@ void read_text_documents(const std::string& path, bool line_docs, std::vector<st
 }
 
 void read_jsonl_documents(const std::string& path, std::vector<std::string>& docs) {
-  std::ifstream f(path);
-  LLADA_CHECK(f.good(), "%s: cannot open", path.c_str());
-  std::string line;
-  for (int64_t n = 1; std::getline(f, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail(strformat("%s:%lld: invalid JSON: %s", path.c_str(), (long long)n, e.what()));
-    }
-    LLADA_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(),
-                "%s:%lld: expected {\"text\": string}", path.c_str(), (long long)n);
-    docs.push_back(j["text"].get<std::string>());
-  }
+  for_each_jsonl(path, "", [&](const nlohmann::json& j, const std::string& where, int64_t) {
+    docs.push_back(json_string(j, "text", where));
+    return true;
+  });
 }
 
 int prepare_pretrain(const PrepareArgs& a, const Tokenizer& tok) {
