@@ -17,8 +17,8 @@
 // bf16 weights on a CPU with AMX (Sapphire Rapids and later): the same panels, with K padded to
 // a multiple of 32, are multiplied by AMX tile instructions (tdpbf16ps: the same bf16 products
 // with f32 accumulation, in a different order), 16x16 tiles of C in a 32x32 register block.
-// On such a CPU (measured: a 2-core Xeon) vdpbf16ps ran slower than f32 FMAs (136 against 209
-// GFLOP/s on the 100M model's products); the tiles run several times faster than either.
+// On such a CPU vdpbf16ps ran slower than f32 FMAs and the tiles several times faster than either
+// (docs/bench/kernels.md, "Measurements behind the kernel code").
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -163,8 +163,8 @@ int64_t gather_rows(Run& r, const GenerateOptions& o, int64_t s, int64_t scan0, 
 void predict_rows(Run& r, const float* L, int64_t W, int64_t n, const RowRule& rule, const GenerateOptions& o,
                   Rng& rng) {
   const int64_t V = rule.vocab;
-  // Rows that draw no random numbers are independent and run in parallel (with a 126k
-  // vocabulary a row's softmax is ~0.5 ms); rows that do draw stay in order, so a seed gives
+  // Rows that draw no random numbers are independent and run in parallel (a row's softmax over
+  // a 126k vocabulary is not negligible); rows that do draw stay in order, so a seed gives
   // the same run on any thread count.
   const bool draws = o.temperature > 0 || remasking_rule(o.remasking).draws_random;
   ParallelErrors errors;

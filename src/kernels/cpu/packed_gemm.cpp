@@ -219,8 +219,8 @@ void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf1
     float* c = C + r0 * ldc + pi * kNR;
     // Each tile of a panel prefetches its share of the next panel from inside its k loop, so the
     // next panel's first tile finds it in cache instead of waiting on DRAM (inference streams
-    // every weight from memory once per forward): +3-5% measured on DRAM-resident weights, with
-    // the T0 hint; T1/T2 gave less, and a burst at the start of the tile was slower than none.
+    // every weight from memory once per forward), with the T0 hint (T1/T2 and a burst at the
+    // start of the tile did worse: docs/bench/kernels.md).
     const int64_t panel_bytes = Kp * kNR * 4, lines = panel_bytes / 64;
     const int64_t l0 = lines * bi / blocks, l1 = lines * (bi + 1) / blocks;
     const char* pf = static_cast<const char*>(packed) + (pi + 1) * panel_bytes + l0 * 64;
@@ -372,10 +372,8 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
 #endif
   // A is copied once per call (however many products share it) into scratch rows of `as` 4-byte
   // words: f32 as is, bf16 rounded (RNE) with an even row length (a zero pads odd K) so the
-  // micro-kernel broadcasts (x[k], x[k+1]) pairs as 32-bit words. The copy costs ~1% at K = 1024
-  // and buys a row stride that is not a multiple of 4 KB: 12 rows read in place at lda = 1024
-  // floats all fall into the same L1 sets and evict each other (measured 136-174 GFLOP/s on one
-  // core in place, against ~200 copied). AMX reads 16-row tiles: the copy has M rounded up to 16
+  // micro-kernel broadcasts (x[k], x[k+1]) pairs as 32-bit words. The copy is cheap and buys a row stride that is not a multiple of 4 KB: 12 rows read in place at lda = 1024
+  // floats all fall into the same L1 sets and evict each other (docs/bench/kernels.md). AMX reads 16-row tiles: the copy has M rounded up to 16
   // rows and zero pairs up to Kp (a zero times a padded weight must not meet an uninitialised NaN).
   const int64_t as = a_stride(Kp), rows = amx ? (M + 15) / 16 * 16 : M;
   uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(rows * as) * 4));
