@@ -5,6 +5,8 @@
 // (default: models/llada-poetry/config.json beside the source tree)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
 #include <string>
 
 #include "model/config.h"
@@ -24,6 +26,9 @@ const Model& causal_model() {
     Model x;
     x.cfg = ModelConfig::load(g_config);
     x.cfg.causal = true;
+    // The shipped model's shape with room for a 32-token prompt and 128 new tokens (its own
+    // max_sequence_length is 128; the weights are random, so the limit is only a length).
+    x.cfg.max_sequence_length = std::max<int64_t>(x.cfg.max_sequence_length, 256);
     x.w = Weights::allocate(x.cfg, DType::F32);
     init_weights(x.w, x.cfg, 7, 0.02f);
     x.pack_for_inference();
