@@ -181,100 +181,132 @@ void check_options(const TrainOptions& opt, int64_t min_vocab) {
 
 }  // namespace
 
+namespace {
+
+// The BPE trainer's working state: the words as symbol ids with their frequencies (in sorted
+// order, so training is deterministic), the count of every adjacent pair, the words each pair
+// occurs in, and a max-heap of (count, pair) whose stale entries are re-checked when popped.
+class MergeState {
+ public:
+  explicit MergeState(WordCounts&& counts) {
+    std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+    counts.clear();
+    std::sort(sorted.begin(), sorted.end());
+    words_.resize(sorted.size());
+    freq_.resize(sorted.size());
+    for (size_t w = 0; w < sorted.size(); ++w) {
+      freq_[w] = sorted[w].second;
+      for (unsigned char b : sorted[w].first) words_[w].push_back(int32_t(b));
+    }
+    for (size_t w = 0; w < words_.size(); ++w) {
+      const auto& s = words_[w];
+      for (size_t i = 0; i + 1 < s.size(); ++i) {
+        const uint64_t k = key(s[i], s[i + 1]);
+        pair_count_[k] += freq_[w];
+        auto& v = where_[k];
+        if (v.empty() || v.back() != int32_t(w)) v.push_back(int32_t(w));
+      }
+    }
+    for (auto& [k, c] : pair_count_) heap_.push({c, k});
+  }
+
+  static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+
+  // The most frequent pair (ties: the smaller key) if it occurs at least min_count times.
+  bool pop_best(int64_t min_count, uint64_t* best) {
+    while (!heap_.empty()) {
+      auto [c, k] = heap_.top();
+      heap_.pop();
+      auto it = pair_count_.find(k);
+      const int64_t cur = it == pair_count_.end() ? 0 : it->second;
+      if (cur != c) {
+        if (cur > 0) heap_.push({cur, k});
+        continue;
+      }
+      if (c < min_count) return false;
+      *best = k;
+      return true;
+    }
+    return false;
+  }
+
+  // Replaces the pair k by the new symbol x in every word that holds it.
+  void merge(uint64_t k, int32_t x) {
+    const int32_t a = int32_t(k >> 32), b = int32_t(k & 0xFFFFFFFFu);
+    std::vector<int32_t> affected = std::move(where_[k]);
+    where_.erase(k);
+    for (int32_t w : affected) rewrite(w, a, b, x);
+    pair_count_.erase(k);
+  }
+
+ private:
+  using Entry = std::pair<int64_t, uint64_t>;
+  struct Worse {
+    bool operator()(const Entry& p, const Entry& q) const {
+      return p.first != q.first ? p.first < q.first : p.second > q.second;
+    }
+  };
+
+  // Word w: remove its old pairs, rewrite it left to right, add its new pairs.
+  void rewrite(int32_t w, int32_t a, int32_t b, int32_t x) {
+    auto& s = words_[size_t(w)];
+    bool found = false;
+    for (size_t i = 0; i + 1 < s.size(); ++i) found |= s[i] == a && s[i + 1] == b;
+    if (!found) return;
+    const int64_t f = freq_[size_t(w)];
+    for (size_t i = 0; i + 1 < s.size(); ++i) pair_count_[key(s[i], s[i + 1])] -= f;
+    merged_.clear();
+    for (size_t i = 0; i < s.size();) {
+      if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
+        merged_.push_back(x);
+        i += 2;
+      } else {
+        merged_.push_back(s[i++]);
+      }
+    }
+    s = merged_;
+    for (size_t i = 0; i + 1 < s.size(); ++i) {
+      const uint64_t nk = key(s[i], s[i + 1]);
+      pair_count_[nk] += f;
+      if (s[i] == x || s[i + 1] == x) {
+        auto& v = where_[nk];
+        if (v.empty() || v.back() != w) v.push_back(w);
+      }
+    }
+    for (size_t i = 0; i + 1 < s.size(); ++i)
+      if (s[i] == x || s[i + 1] == x) {
+        const uint64_t nk = key(s[i], s[i + 1]);
+        heap_.push({pair_count_[nk], nk});
+      }
+  }
+
+  std::vector<std::vector<int32_t>> words_;
+  std::vector<int64_t> freq_;
+  std::unordered_map<uint64_t, int64_t> pair_count_;
+  std::unordered_map<uint64_t, std::vector<int32_t>> where_;
+  std::priority_queue<Entry, std::vector<Entry>, Worse> heap_;
+  std::vector<int32_t> merged_;
+};
+
+}  // namespace
+
 Tokenizer train_bpe_from_texts(const std::vector<std::string>& texts, const TrainOptions& opt) {
   const int64_t n_special = int64_t(opt.special_tokens.size());
   check_options(opt, 256 + n_special);
   Regex re(kSplitRegex, "trainer split regex");
-  WordCounts counts = count_words(texts, re, opt.show_progress);
-
-  // Words as symbol sequences (ids), in a deterministic order.
-  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
-  counts.clear();
-  std::sort(sorted.begin(), sorted.end());
-  std::vector<std::vector<int32_t>> words(sorted.size());
-  std::vector<int64_t> freq(sorted.size());
-  for (size_t w = 0; w < sorted.size(); ++w) {
-    freq[w] = sorted[w].second;
-    for (unsigned char b : sorted[w].first) words[w].push_back(int32_t(b));
-  }
-  sorted.clear();
-
+  MergeState st(count_words(texts, re, opt.show_progress));
   std::vector<std::string> pieces(256);
   for (int b = 0; b < 256; ++b) pieces[size_t(b)] = std::string(1, char(b));
-  auto key = [](int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); };
-  std::unordered_map<uint64_t, int64_t> pair_count;
-  std::unordered_map<uint64_t, std::vector<int32_t>> where;
-  for (size_t w = 0; w < words.size(); ++w) {
-    const auto& s = words[w];
-    for (size_t i = 0; i + 1 < s.size(); ++i) {
-      uint64_t k = key(s[i], s[i + 1]);
-      pair_count[k] += freq[w];
-      auto& v = where[k];
-      if (v.empty() || v.back() != int32_t(w)) v.push_back(int32_t(w));
-    }
-  }
-  // Max-heap of (count, pair); entries go stale as counts change and are re-checked when popped.
-  // Ties go to the smaller pair key so training is deterministic.
-  using Entry = std::pair<int64_t, uint64_t>;
-  auto worse = [](const Entry& a, const Entry& b) { return a.first != b.first ? a.first < b.first : a.second > b.second; };
-  std::priority_queue<Entry, std::vector<Entry>, decltype(worse)> heap(worse);
-  for (auto& [k, c] : pair_count) heap.push({c, k});
-
   const int64_t n_merges = opt.vocab_size - 256 - n_special;
   std::vector<std::pair<int32_t, int32_t>> merges;
   Progress progress("merges", n_merges, "merges");
-  std::vector<int32_t> merged;
-  while (int64_t(merges.size()) < n_merges && !heap.empty()) {
-    auto [c, k] = heap.top();
-    heap.pop();
-    auto it = pair_count.find(k);
-    int64_t cur = it == pair_count.end() ? 0 : it->second;
-    if (cur != c) {
-      if (cur > 0) heap.push({cur, k});
-      continue;
-    }
-    if (c < std::max<int64_t>(opt.min_frequency, 1)) break;
-    int32_t a = int32_t(k >> 32), b = int32_t(k & 0xFFFFFFFFu);
-    int32_t x = int32_t(pieces.size());
+  uint64_t k = 0;
+  while (int64_t(merges.size()) < n_merges && st.pop_best(std::max<int64_t>(opt.min_frequency, 1), &k)) {
+    const int32_t a = int32_t(k >> 32), b = int32_t(k & 0xFFFFFFFFu);
+    const int32_t x = int32_t(pieces.size());
     pieces.push_back(pieces[size_t(a)] + pieces[size_t(b)]);
     merges.emplace_back(a, b);
-    std::vector<int32_t> affected = std::move(where[k]);
-    where.erase(k);
-    for (int32_t w : affected) {
-      auto& s = words[size_t(w)];
-      bool found = false;
-      for (size_t i = 0; i + 1 < s.size(); ++i) found |= s[i] == a && s[i + 1] == b;
-      if (!found) continue;
-      const int64_t f = freq[size_t(w)];
-      // Remove the word's old pairs, rewrite it left to right, add its new pairs.
-      for (size_t i = 0; i + 1 < s.size(); ++i) pair_count[key(s[i], s[i + 1])] -= f;
-      merged.clear();
-      for (size_t i = 0; i < s.size();) {
-        if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
-          merged.push_back(x);
-          i += 2;
-        } else {
-          merged.push_back(s[i++]);
-        }
-      }
-      s = merged;
-      for (size_t i = 0; i + 1 < s.size(); ++i) {
-        uint64_t nk = key(s[i], s[i + 1]);
-        int64_t& pc = pair_count[nk];
-        pc += f;
-        if (s[i] == x || s[i + 1] == x) {
-          auto& v = where[nk];
-          if (v.empty() || v.back() != w) v.push_back(w);
-        }
-      }
-      for (size_t i = 0; i + 1 < s.size(); ++i) {
-        if (s[i] == x || s[i + 1] == x) {
-          uint64_t nk = key(s[i], s[i + 1]);
-          heap.push({pair_count[nk], nk});
-        }
-      }
-    }
-    pair_count.erase(k);
+    st.merge(k, x);
     if (opt.show_progress) progress.update(int64_t(merges.size()));
   }
   if (opt.show_progress) progress.finish();
