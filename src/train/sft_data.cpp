@@ -7,33 +7,23 @@
 
 #include "core/error.h"
 #include "core/jsonl.h"
+#include "train/framed_file.h"
 #include "train/shards.h"
 
 namespace llada::train {
 
 namespace {
 
-constexpr size_t kHeaderBytes = 64, kEntryBytes = 16;
-constexpr size_t kOffVersion = 8, kOffDtype = 12, kOffSamples = 16, kOffTokens = 24, kOffVocab = 32,
-                 kOffEos = 40, kOffBodySum = 48, kOffHeaderSum = 56;
+using frame::align8;
+using frame::get;
+using frame::kHeaderBytes;
+using frame::put;
 
-size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
-template <typename T>
-void put(uint8_t* h, size_t off, T v) { std::memcpy(h + off, &v, sizeof(T)); }
-template <typename T>
-T get(const uint8_t* h, size_t off) {
-  T v;
-  std::memcpy(&v, h + off, sizeof(T));
-  return v;
-}
+constexpr size_t kEntryBytes = 16;
+// Byte offsets of the SFT file's own header fields (the frame holds the rest: framed_file.h).
+constexpr size_t kOffSamples = 16, kOffTokens = 24, kOffVocab = 32, kOffEos = 40;
+constexpr frame::Format kSftFormat{kSftMagic, kSftVersion, "SFT file", "an SFT sample file"};
 
-uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 33);
-}
 
 // The chat template trims message content like Python's str.strip(); trimming the response the same
 // way keeps a sample identical to the rendered conversation.
@@ -160,20 +150,11 @@ void SftWriter::finish() {
     put<uint32_t>(e, 12, index_[i].prompt_len);
   }
   uint8_t h[kHeaderBytes] = {};
-  std::memcpy(h, kSftMagic, 8);
-  put<uint32_t>(h, kOffVersion, kSftVersion);
-  put<uint32_t>(h, kOffDtype, dtype_bytes_);
   put<uint64_t>(h, kOffSamples, uint64_t(index_.size()));
   put<uint64_t>(h, kOffTokens, uint64_t(n_tokens_));
   put<uint64_t>(h, kOffVocab, uint64_t(vocab_size_));
   put<int32_t>(h, kOffEos, eos_);
-  put<uint64_t>(h, kOffBodySum, checksum64(body_.data(), body_.size()));
-  put<uint64_t>(h, kOffHeaderSum, checksum64(h, kOffHeaderSum));
-  write_file_atomic(path_, [&](std::FILE* f) {
-    LLADA_CHECK(std::fwrite(h, 1, kHeaderBytes, f) == kHeaderBytes &&
-                    std::fwrite(body_.data(), 1, body_.size(), f) == body_.size(),
-                "%s: write failed", path_.c_str());
-  });
+  frame::write(path_, kSftFormat, h, uint32_t(dtype_bytes_), body_);
   std::vector<uint8_t>().swap(body_);
 }
 
@@ -185,16 +166,7 @@ std::shared_ptr<SftDataset> SftDataset::open(const std::string& path, bool verif
   const uint8_t* d = s->file_->data();
   size_t size = s->file_->size();
   const char* p = path.c_str();
-  LLADA_CHECK(size >= kHeaderBytes, "%s: SFT file truncated: %zu bytes, the header alone is %zu", p, size,
-              kHeaderBytes);
-  LLADA_CHECK(std::memcmp(d, kSftMagic, 8) == 0, "%s: not an SFT sample file (bad magic; expected LLADASFT)",
-              p);
-  uint32_t version = get<uint32_t>(d, kOffVersion);
-  LLADA_CHECK(version == kSftVersion, "%s: SFT file version %u, this build reads version %u", p, version,
-              kSftVersion);
-  LLADA_CHECK(get<uint64_t>(d, kOffHeaderSum) == checksum64(d, kOffHeaderSum),
-              "%s: SFT file header is corrupted (header checksum mismatch)", p);
-  s->dtype_bytes_ = get<uint32_t>(d, kOffDtype);
+  s->dtype_bytes_ = frame::check_header(d, size, kSftFormat, p);
   uint64_t ns = get<uint64_t>(d, kOffSamples), nt = get<uint64_t>(d, kOffTokens);
   uint64_t vocab = get<uint64_t>(d, kOffVocab);
   s->eos_ = get<int32_t>(d, kOffEos);
@@ -209,9 +181,7 @@ std::shared_ptr<SftDataset> SftDataset::open(const std::string& path, bool verif
   LLADA_CHECK(size == expect,
               "%s: SFT file is %zu bytes but its header (%llu samples, %llu tokens) needs %zu: truncated "
               "or corrupted", p, size, (unsigned long long)ns, (unsigned long long)nt, expect);
-  if (verify)
-    LLADA_CHECK(get<uint64_t>(d, kOffBodySum) == checksum64(d + kHeaderBytes, size - kHeaderBytes),
-                "%s: SFT file is corrupted (checksum mismatch)", p);
+  if (verify) frame::check_body(d, size, kSftFormat, p);
   s->n_samples_ = int64_t(ns);
   s->n_tokens_ = int64_t(nt);
   s->vocab_size_ = int64_t(vocab);
@@ -270,8 +240,8 @@ SftLoader::SftLoader(std::shared_ptr<SftDataset> data, uint64_t seed, bool shuff
   LLADA_CHECK(data_ && data_->size() > 0, "SFT loader: the sample file %s is empty",
               data_ ? data_->path().c_str() : "(null)");
   LLADA_CHECK(data_->size() < (int64_t(1) << 32), "SFT loader: too many samples in %s", data_->path().c_str());
-  state_.fingerprint = mix(uint64_t(data_->size())) ^ mix(uint64_t(data_->n_tokens()) + 3) ^
-                       mix(seed_ + 11) ^ (shuffle_ ? 1 : 0);
+  state_.fingerprint = mix64(uint64_t(data_->size())) ^ mix64(uint64_t(data_->n_tokens()) + 3) ^
+                       mix64(seed_ + 11) ^ (shuffle_ ? 1 : 0);
   state_.rng = Rng(seed_).state();
   start_epoch();
 }
@@ -280,7 +250,7 @@ void SftLoader::start_epoch() {
   perm_.resize(size_t(data_->size()));
   for (size_t i = 0; i < perm_.size(); ++i) perm_[i] = uint32_t(i);
   if (!shuffle_) return;
-  Rng r(mix(seed_ ^ 0x5f7ull) ^ mix(state_.epoch + 1));
+  Rng r(mix64(seed_ ^ 0x5f7ull) ^ mix64(state_.epoch + 1));
   for (size_t i = perm_.size(); i > 1; --i) std::swap(perm_[i - 1], perm_[r.below(i)]);
 }
 

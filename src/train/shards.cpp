@@ -7,37 +7,30 @@
 
 #include "core/error.h"
 #include "core/name_table.h"
+#include "train/framed_file.h"
 
 namespace llada::train {
 
 namespace {
 
-constexpr size_t kHeaderBytes = 64;
+using frame::align8;
+using frame::get;
+using frame::kHeaderBytes;
+using frame::put;
 
-// Byte offsets of the header fields.
-constexpr size_t kOffVersion = 8, kOffDtype = 12, kOffTokens = 16, kOffDocs = 24, kOffVocab = 32,
-                 kOffEos = 40, kOffBodySum = 48, kOffHeaderSum = 56;
+// Byte offsets of the shard's own header fields (the frame holds the rest: framed_file.h).
+constexpr size_t kOffTokens = 16, kOffDocs = 24, kOffVocab = 32, kOffEos = 40;
+constexpr frame::Format kShardFormat{kShardMagic, kShardVersion, "token shard", "a token shard"};
 
-size_t align8(size_t n) { return (n + 7) & ~size_t(7); }
+}  // namespace
 
-template <typename T>
-void put(uint8_t* h, size_t off, T v) { std::memcpy(h + off, &v, sizeof(T)); }
-template <typename T>
-T get(const uint8_t* h, size_t off) {
-  T v;
-  std::memcpy(&v, h + off, sizeof(T));
-  return v;
-}
-
-uint64_t mix(uint64_t h) {
+uint64_t mix64(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ull;
   return h ^ (h >> 33);
 }
-
-}  // namespace
 
 uint64_t checksum64(const uint8_t* data, size_t n, uint64_t seed) {
   // Four independent lanes keep the multiply latency off the critical path (~several GB/s).
@@ -51,9 +44,9 @@ uint64_t checksum64(const uint8_t* data, size_t n, uint64_t seed) {
       h[k] = (h[k] << 29) | (h[k] >> 35);
     }
   }
-  uint64_t r = mix(h[0]) ^ mix(h[1] + 1) ^ mix(h[2] + 2) ^ mix(h[3] + 3);
+  uint64_t r = mix64(h[0]) ^ mix64(h[1] + 1) ^ mix64(h[2] + 2) ^ mix64(h[3] + 3);
   for (; i < n; ++i) r = (r ^ data[i]) * 0x100000001b3ull;
-  return mix(r ^ n);
+  return mix64(r ^ n);
 }
 
 // ---------------------------------------------------------------- writer
@@ -99,20 +92,11 @@ void ShardWriter::finish() {
   std::memcpy(body_.data() + tok_bytes, offsets_.data(), offsets_.size() * 8);
 
   uint8_t h[kHeaderBytes] = {};
-  std::memcpy(h, kShardMagic, 8);
-  put<uint32_t>(h, kOffVersion, kShardVersion);
-  put<uint32_t>(h, kOffDtype, dtype_bytes_);
   put<uint64_t>(h, kOffTokens, uint64_t(n_tokens_));
   put<uint64_t>(h, kOffDocs, uint64_t(n_docs()));
   put<uint64_t>(h, kOffVocab, uint64_t(vocab_size_));
   put<int32_t>(h, kOffEos, eos_);
-  put<uint64_t>(h, kOffBodySum, checksum64(body_.data(), body_.size()));
-  put<uint64_t>(h, kOffHeaderSum, checksum64(h, kOffHeaderSum));
-  write_file_atomic(path_, [&](std::FILE* f) {
-    LLADA_CHECK(std::fwrite(h, 1, kHeaderBytes, f) == kHeaderBytes &&
-                    std::fwrite(body_.data(), 1, body_.size(), f) == body_.size(),
-                "%s: write failed", path_.c_str());
-  });
+  frame::write(path_, kShardFormat, h, uint32_t(dtype_bytes_), body_);
   std::vector<uint8_t>().swap(body_);
 }
 
@@ -124,16 +108,7 @@ std::shared_ptr<TokenShard> TokenShard::open(const std::string& path, bool verif
   const uint8_t* d = s->file_->data();
   size_t size = s->file_->size();
   const char* p = path.c_str();
-  LLADA_CHECK(size >= kHeaderBytes, "%s: token shard truncated: %zu bytes, the header alone is %zu", p,
-              size, kHeaderBytes);
-  LLADA_CHECK(std::memcmp(d, kShardMagic, 8) == 0, "%s: not a token shard (bad magic; expected LLADATOK)",
-              p);
-  uint32_t version = get<uint32_t>(d, kOffVersion);
-  LLADA_CHECK(version == kShardVersion, "%s: token shard version %u, this build reads version %u", p,
-              version, kShardVersion);
-  LLADA_CHECK(get<uint64_t>(d, kOffHeaderSum) == checksum64(d, kOffHeaderSum),
-              "%s: token shard header is corrupted (header checksum mismatch)", p);
-  s->dtype_bytes_ = get<uint32_t>(d, kOffDtype);
+  s->dtype_bytes_ = frame::check_header(d, size, kShardFormat, p);
   LLADA_CHECK(s->dtype_bytes_ == 2 || s->dtype_bytes_ == 4, "%s: token width %u bytes (expected 2 or 4)",
               p, s->dtype_bytes_);
   uint64_t nt = get<uint64_t>(d, kOffTokens), nd = get<uint64_t>(d, kOffDocs);
@@ -158,10 +133,7 @@ std::shared_ptr<TokenShard> TokenShard::open(const std::string& path, bool verif
   s->eos_ = eos;
   s->tokens_ = d + kHeaderBytes;
   s->offsets_ = reinterpret_cast<const uint64_t*>(d + kHeaderBytes + tok_bytes);  // 8-aligned (mmap)
-  if (verify) {
-    LLADA_CHECK(get<uint64_t>(d, kOffBodySum) == checksum64(d + kHeaderBytes, size - kHeaderBytes),
-                "%s: token shard is corrupted (checksum mismatch)", p);
-  }
+  if (verify) frame::check_body(d, size, kShardFormat, p);
   // The index is small: always check it, so document() can trust it.
   LLADA_CHECK(s->offsets_[0] == 0 && s->offsets_[nd] == nt, "%s: document index does not span the tokens",
               p);
@@ -276,7 +248,7 @@ WindowReader::WindowReader(std::vector<std::shared_ptr<TokenShard>> shards, int6
     : shards_(std::move(shards)), L_(seq_len), mode_(mode), seed_(seed), rng_(seed) {
   LLADA_CHECK(!shards_.empty(), "window reader: no token shards given");
   LLADA_CHECK(L_ > 0, "window reader: sequence length %lld must be positive", (long long)L_);
-  uint64_t fp = mix(uint64_t(L_) ^ (uint64_t(mode_) << 56)) ^ mix(seed_ + 0x51);
+  uint64_t fp = mix64(uint64_t(L_) ^ (uint64_t(mode_) << 56)) ^ mix64(seed_ + 0x51);
   window_prefix_.push_back(0);
   start_prefix_.push_back(0);
   for (auto& s : shards_) {
@@ -284,7 +256,7 @@ WindowReader::WindowReader(std::vector<std::shared_ptr<TokenShard>> shards, int6
     total_tokens_ += s->n_tokens();
     window_prefix_.push_back(window_prefix_.back() + s->n_tokens() / L_);
     start_prefix_.push_back(start_prefix_.back() + std::max<int64_t>(0, s->n_tokens() - L_ + 1));
-    fp = mix(fp ^ uint64_t(s->n_tokens())) ^ mix(uint64_t(s->n_docs()) + 7);
+    fp = mix64(fp ^ uint64_t(s->n_tokens())) ^ mix64(uint64_t(s->n_docs()) + 7);
   }
   n_windows_ = window_prefix_.back();
   n_starts_ = start_prefix_.back();
@@ -302,7 +274,7 @@ void WindowReader::start_epoch() {
   perm_.resize(size_t(n_windows_));
   for (size_t i = 0; i < perm_.size(); ++i) perm_[i] = uint32_t(i);
   // The order depends only on (seed, epoch), so a restored state rebuilds it exactly.
-  Rng r(mix(seed_ ^ 0xa5a5a5a5ull) ^ mix(state_.epoch + 1));
+  Rng r(mix64(seed_ ^ 0xa5a5a5a5ull) ^ mix64(state_.epoch + 1));
   for (size_t i = perm_.size(); i > 1; --i) std::swap(perm_[i - 1], perm_[r.below(i)]);
 }
 

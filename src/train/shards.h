@@ -32,6 +32,8 @@ inline uint32_t token_bytes_for_vocab(int64_t vocab_size) { return vocab_size <=
 
 // 64-bit checksum of a byte range (word-at-a-time multiply-rotate; detects any flipped byte).
 uint64_t checksum64(const uint8_t* data, size_t n, uint64_t seed = 0);
+// The 64-bit finaliser behind checksum64, also used to derive fingerprints and seeds.
+uint64_t mix64(uint64_t h);
 
 // Accumulates documents in memory, then writes the shard atomically.
 class ShardWriter {
