@@ -210,9 +210,12 @@ class Session {
   Session(const TrainConfig& cfg, const RunOptions& ro)
       : cfg_(validated(cfg)),
         ro_(ro),
-        data_fingerprints_(check_disjoint_data(cfg_.train_data, cfg_.heldout_data)),
-        run_dir_(cfg_.out) {
-    prepare_run_dir();
+        data_fingerprints_(check_disjoint_data(cfg_.train_data, cfg_.heldout_data)) {
+    // Only the writing rank owns (creates, locks, cleans) the directory; the others share it.
+    if (ro_.writer) {
+      run_dir_.emplace(cfg_.out);
+      prepare_run_dir();
+    }
   }
 
   // Loads the tokenizer and the model (fresh, init_from or the latest checkpoint). False: a
@@ -238,7 +241,7 @@ class Session {
   TrainConfig cfg_;
   const RunOptions& ro_;
   json data_fingerprints_;
-  RunDirectory run_dir_;
+  std::optional<RunDirectory> run_dir_;
   std::optional<Tokenizer> tok_;
   Model model_;
   AdamW opt_;
@@ -265,15 +268,15 @@ TrainConfig Session::validated(TrainConfig cfg) {
 
 // An earlier run is replaced only with --force; half-written checkpoints of a killed run go.
 void Session::prepare_run_dir() {
-  if (!ro_.resume && run_dir_.holds_run()) {
+  if (!ro_.resume && run_dir_->holds_run()) {
     LLADA_CHECK(ro_.force,
                 "--out %s holds an earlier run (metrics.jsonl, checkpoints or final/): pass --resume to "
                 "continue it or --force to replace it",
                 cfg_.out.c_str());
-    run_dir_.clear_run();
+    run_dir_->clear_run();
     std::fprintf(stderr, "--force: removed the earlier run in %s\n", cfg_.out.c_str());
   }
-  if (const int n = run_dir_.remove_partial_checkpoints())
+  if (const int n = run_dir_->remove_partial_checkpoints())
     std::fprintf(stderr, "removed %d half-written checkpoint folder(s) of a killed run in %s\n", n, cfg_.out.c_str());
 }
 

@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "train/checkpoint.h"
 #include "train/sft_data.h"
+#include "train/run_dir.h"
 #include "train/trainer.h"
 #include "train_test_util.h"
 
@@ -175,8 +176,10 @@ TEST(Trainer, GradientReductionHookAndNonWritingRank) {
     for (int64_t i = 0; i < t.numel(); ++i) ASSERT_EQ(t.f32()[i], 1.0f) << t.name;
   });
 
+  // A non-writing rank shares the directory rank 0 holds locked (here: this test's lock).
   TempDir d("hooks_reader");
   make_data(d);
+  RunDirectory held(d.str("run"));
   RunOptions reader;
   reader.writer = false;
   const TrainResult r = run_training(tiny_config(d, 4), reader);
