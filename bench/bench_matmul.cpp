@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -111,6 +112,54 @@ void packed_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "out", "in", "bf16"});
 }
 BENCHMARK(BM_gemm_packed)->Apply(packed_shapes);
+
+// The bf16 products of mixed-precision training (gemm_bf16: f32 operands rounded on the way in) on
+// the experiment models' shapes, by engine in one run: ours (AMX where the CPU has it, else the
+// vdpbf16ps kernel: kernels/cpu/gemm_bf16.h) against oneDNN's avx512_bf16 and oneDNN f32 (the
+// baseline). args: M (tokens), out, in, kind, engine (0 f32 oneDNN, 1 bf16 ours, 2 bf16 oneDNN)
+void BM_gemm_train(benchmark::State& st) {
+  const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
+  const Kind kind = Kind(st.range(3));
+  const int64_t engine = st.range(4);
+  auto x = rnd(size_t(T * in)), w = rnd(size_t(out * in)), dy = rnd(size_t(T * out));
+  std::vector<float> y(size_t(std::max(T * out, std::max(T * in, out * in))));
+  if (engine == 2) setenv("LLADA_GEMM_BF16", "onednn", 1);
+  if (engine == 1 && !packed_amx_active()) setenv("LLADA_GEMM_BF16", "dot", 1);
+  auto product = engine == 0 ? &gemm : &gemm_bf16;
+  auto call = [&] {
+    switch (kind) {
+      case kFwd:
+        product(T, out, in, Operand{x.data(), DType::F32, in}, Operand{w.data(), DType::F32, in, true}, y.data(),
+                out, 0.0f);
+        break;
+      case kDgrad:
+        product(T, in, out, Operand{dy.data(), DType::F32, out}, Operand{w.data(), DType::F32, in}, y.data(), in,
+                0.0f);
+        break;
+      case kWgrad:
+        product(out, in, T, Operand{dy.data(), DType::F32, out, true}, Operand{x.data(), DType::F32, in},
+                y.data(), in, 1.0f);
+        break;
+    }
+  };
+  call();
+  for (auto _ : st) call();
+  unsetenv("LLADA_GEMM_BF16");
+  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
+                                                  benchmark::Counter::kIsIterationInvariantRate,
+                                                  benchmark::Counter::kIs1000);
+}
+void train_shapes(benchmark::internal::Benchmark* b) {
+  // 6.4M model (d 256, ffn 704, vocab 6144) at 32 x 128 tokens; 25M (d 512, ffn 1152, vocab 8192)
+  // at 4 x 512 (the head at half the rows: the masked ones).
+  const int64_t cases[][3] = {{4096, 256, 256}, {4096, 768, 256}, {4096, 1408, 256}, {4096, 256, 704}, {2048, 6144, 256},
+                              {2048, 1536, 512}, {2048, 2304, 512}, {2048, 512, 1152}, {1024, 8192, 512}};
+  for (auto& c : cases)
+    for (int64_t kind : {kFwd, kDgrad, kWgrad})
+      for (int64_t engine : {0, 1, 2}) b->Args({c[0], c[1], c[2], kind, engine});
+  b->ArgNames({"M", "out", "in", "kind(0fwd,1dgrad,2wgrad)", "engine(0f32,1ours,2onednn)"});
+}
+BENCHMARK(BM_gemm_train)->Apply(train_shapes)->UseRealTime();
 
 // LLaDA-8B's LM head at a sampling-sized M: [M, 4096] x [126464, 4096]ᵀ in bf16.
 void BM_gemm_lm_head_8b(benchmark::State& st) {

@@ -19,7 +19,7 @@
 #include "core/error.h"
 #include "core/sys.h"
 #include "kernels/cpu/bf16_convert.h"
-#include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_bf16.h"
 
 namespace llada::kernels {
 namespace {
@@ -168,7 +168,10 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand&
   check_operand(A, "A", M, K);
   check_operand(B, "B", K, N);
 
-  if (bf16 && cpu::gemm_amx_usable()) return cpu::gemm_amx(M, N, K, A, B, C, ldc, beta);
+  if (bf16) {
+    const cpu::Bf16Engine own = cpu::bf16_engine();
+    if (own != cpu::Bf16Engine::None) return cpu::bf16_gemm(own, M, N, K, A, B, C, ldc, beta);
+  }
 
   ThreadState& st = state();
   Operand a = A, b = B;

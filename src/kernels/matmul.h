@@ -11,8 +11,8 @@
 //
 // Precision: with any bf16 operand, both operands are multiplied in bf16 (f32 operands are rounded
 // to bf16 with round-to-nearest-even first) and products are accumulated in f32: this is the
-// avx512_bf16 fast path, and on a CPU with AMX (Sapphire Rapids and later) it runs on the AMX
-// tiles (kernels/cpu/gemm_amx.h) instead of oneDNN. f16 operands are not accepted (weights stored
+// avx512_bf16 fast path. On a CPU with AMX (Sapphire Rapids and later) it runs on our AMX tile
+// kernel, elsewhere on oneDNN's avx512_bf16 kernels (kernels/cpu/gemm_bf16.h says how to choose). f16 operands are not accepted (weights stored
 // f16 are widened at load).
 #pragma once
 #include <cstdint>

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/matmul.h"
 #include "kernels/packed_matmul.h"
 #include "test_util.h"
@@ -82,13 +83,34 @@ TEST(Gemm, AllTransposesPaddingBetaDtypes) {
 // gemm_bf16 on f32 operands multiplies their bf16 roundings: it equals gemm_ref on rounded copies
 // (tolerance of the bf16 cases above: only the summation order differs), on the AMX tiles and on
 // oneDNN's avx512_bf16 path alike.
+// The engines behind gemm_bf16 (kernels/cpu/gemm_bf16.h): AMX tiles, the vdpbf16ps micro-kernel,
+// oneDNN. select() switches to one and says whether this CPU has it.
+struct Bf16Path {
+  const char* name;
+  bool select() const {
+    const bool amx = std::strcmp(name, "amx") == 0;
+    if (amx) unsetenv("LLADA_GEMM_BF16");
+    else setenv("LLADA_GEMM_BF16", name, 1);
+    set_packed_amx(amx);
+    const cpu::Bf16Engine want = amx ? cpu::Bf16Engine::Amx
+                                 : std::strcmp(name, "dot") == 0 ? cpu::Bf16Engine::Dot
+                                                                 : cpu::Bf16Engine::None;
+    return cpu::bf16_engine() == want;
+  }
+};
+constexpr Bf16Path kBf16Paths[] = {{"amx"}, {"dot"}, {"onednn"}};
+void restore_bf16_path() {
+  unsetenv("LLADA_GEMM_BF16");
+  set_packed_amx(true);
+}
+
 TEST(Gemm, Bf16ProductsOfF32OperandsOnEveryPath) {
   const int64_t sizes[][3] = {{1, 1, 1},   {3, 7, 17},  {17, 3, 7},     {63, 65, 33},
-                              {65, 1, 63}, {40, 33, 70}, {1, 130, 200}, {130, 96, 1}};
+                              {65, 1, 63}, {40, 33, 70}, {1, 130, 200}, {130, 96, 1},
+                              {150, 70, 97}};
   uint64_t seed = 900;
-  for (bool amx : {true, false}) {
-    if (amx && !packed_amx_active()) continue;
-    set_packed_amx(amx);
+  for (const Bf16Path& path : kBf16Paths) {
+    if (!path.select()) continue;
     for (auto& sz : sizes)
       for (int t = 0; t < 4; ++t)
         for (float beta : {0.0f, 1.0f}) {
@@ -106,10 +128,10 @@ TEST(Gemm, Bf16ProductsOfF32OperandsOnEveryPath) {
                    c_ref.data(), ldc, beta);
           EXPECT_LE(test::max_rel_excess(c.data(), c_ref.data(), c.size(), 1e-4 * std::sqrt(K + 1.0), 1e-4),
                     1.0)
-              << "amx=" << amx << " M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb;
+              << path.name << " M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb;
         }
   }
-  set_packed_amx(true);
+  restore_bf16_path();
 }
 
 // With K = 1 each result is one product of two bf16 values, exact in f32: the rounding of every
@@ -123,9 +145,8 @@ TEST(Gemm, Bf16RoundingIsRoundToNearestEven) {
                         std::numeric_limits<float>::quiet_NaN()};
   const int64_t n = int64_t(sizeof(vals) / sizeof(vals[0]));
   std::vector<float> ones(size_t(n), 1.0f);
-  for (bool amx : {true, false}) {
-    if (amx && !packed_amx_active()) continue;
-    set_packed_amx(amx);
+  for (const Bf16Path& path : kBf16Paths) {
+    if (!path.select()) continue;
     std::vector<float> c(size_t(n * n));
     // C[i][j] = vals[i] * 1 (column of A times a row of ones): the rounding of A alone.
     gemm_bf16(n, n, 1, {vals, DType::F32, 1}, {ones.data(), DType::F32, n}, c.data(), n);
@@ -137,14 +158,14 @@ TEST(Gemm, Bf16RoundingIsRoundToNearestEven) {
         std::memcpy(&want_bits, &want, 4);
         if (std::fpclassify(want) == FP_SUBNORMAL && got_bits == 0) continue;
         if (std::isnan(want)) {
-          EXPECT_TRUE(std::isnan(c[size_t(i * n + j)])) << "amx=" << amx << " value " << i;
+          EXPECT_TRUE(std::isnan(c[size_t(i * n + j)])) << path.name << " value " << i;
         } else {
-          EXPECT_EQ(got_bits, want_bits) << "amx=" << amx << " value " << vals[i];
+          EXPECT_EQ(got_bits, want_bits) << path.name << " value " << vals[i];
         }
       }
     }
   }
-  set_packed_amx(true);
+  restore_bf16_path();
 }
 
 TEST(Gemm, TransformerShapes) {

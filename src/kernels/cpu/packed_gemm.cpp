@@ -468,4 +468,39 @@ void gemm_packed_f32_serial(int64_t M, const float* A, int64_t lda, const float*
 #endif
 }
 
+namespace cpu {
+
+bool dot_bf16_usable() { return bf16_dot_usable(); }
+
+int64_t dot_row_blocks(int64_t M) {
+#if defined(LLADA_PACKED_F32)
+  return row_blocks(M);
+#else
+  return (M + 11) / 12;
+#endif
+}
+
+void run_tiles_dot(int64_t t0, int64_t t1, const DotTiles& g, const uint32_t* ab, const void* panels,
+                   float* C, float beta) {
+#if defined(LLADA_PACKED_BF16)
+  const int64_t blocks = row_blocks(g.M), panel_count = (g.N + kNR - 1) / kNR;
+  const uint32_t* words = static_cast<const uint32_t*>(panels);
+  for (int64_t ti = t0; ti < t1; ++ti) {
+    const int64_t pi = g.block_major ? ti % panel_count : ti / blocks;
+    const int64_t bi = g.block_major ? ti / panel_count : ti % blocks;
+    const int64_t r0 = block_start(g.M, blocks, bi);
+    const int mr = int(block_start(g.M, blocks, bi + 1) - r0);
+    const int nvalid = int(std::min<int64_t>(kNR, g.N - pi * kNR));
+    const bf16_t* b = reinterpret_cast<const bf16_t*>(words + (pi * g.K2 + g.k0) * kNR);
+    with_mr<RunBF16>(mr, g.kc, ab + r0 * g.as + g.k0, g.as, b, C + r0 * g.ldc + pi * kNR, g.ldc, beta,
+                     nvalid, static_cast<const char*>(nullptr), int64_t(0));
+  }
+#else
+  (void)t0, (void)t1, (void)g, (void)ab, (void)panels, (void)C, (void)beta;
+  LLADA_CHECK(false, "run_tiles_dot: built without the vdpbf16ps kernel (check dot_bf16_usable first)");
+#endif
+}
+
+}  // namespace cpu
+
 }  // namespace llada::kernels

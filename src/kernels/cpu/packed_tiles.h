@@ -81,4 +81,22 @@ void run_tiles_amx(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K2p, co
                    int64_t as, const void* packed, float* C, int64_t ldc, float beta);
 #endif
 
+// The vdpbf16ps micro-kernel (packed_gemm.cpp) on the same operands as run_tiles_amx: true when it
+// is compiled in and the CPU has AVX512-BF16.
+bool dot_bf16_usable();
+// Row blocks of its tiles (up to 12 rows each, as even as possible).
+int64_t dot_row_blocks(int64_t M);
+// A product on the vdpbf16ps micro-kernel, over pairs [k0, k0 + kc) of K2: A as bf16 pairs in rows
+// of `as` words, B as panels of K2 x 32 words. Tiles (panel, row block) in panel-major order, or
+// block-major (all panels of one row block, then the next) when A is the larger operand, so the
+// operand that is read again and again is the small one, from cache.
+struct DotTiles {
+  int64_t M, N, K2, k0, kc, as, ldc;
+  bool block_major;
+  int64_t tiles() const { return dot_row_blocks(M) * ((N + 31) / 32); }
+  int64_t group() const { return block_major ? (N + 31) / 32 : dot_row_blocks(M); }
+};
+void run_tiles_dot(int64_t t0, int64_t t1, const DotTiles& g, const uint32_t* ab, const void* panels,
+                   float* C, float beta);
+
 }  // namespace llada::kernels::cpu

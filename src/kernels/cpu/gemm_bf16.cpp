@@ -1,13 +1,14 @@
-// The general bf16 product on AMX tiles (gemm_amx.h). Both operands are packed on every call, in
+// The general bf16 product on our kernels (gemm_bf16.h). Both operands are packed on every call, in
 // the layouts of the packed-weight kernel (packed_gemm.cpp, packed_gemm_amx.cpp): op(B) into
-// panels of 32 columns x K pairs, op(A) into 16-row tiles of bf16 pairs; then run_tiles_amx
-// multiplies. Packing is O(MK + KN) memory work against the product's O(MNK) arithmetic, and the
+// panels of 32 columns x K pairs, op(A) into rows of bf16 pairs (16-row tiles); then
+// run_tiles_amx or the vdpbf16ps micro-kernel (run_tiles_dot) multiplies: both read the same
+// packed operands. Packing is O(MK + KN) memory work against the product's O(MNK) arithmetic, and the
 // packed copies are what the tiles read fastest, so nothing is gained by keeping either operand
 // packed between calls (training changes all of them every step).
 //
 // Rounding to bf16 happens while packing, with integer round-to-nearest-even that keeps NaNs
 // quiet, bit-identical to f32_to_bf16 (core/dtype.h) and to PyTorch's float -> bfloat16.
-#include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_bf16.h"
 
 #include <omp.h>
 
@@ -28,6 +29,9 @@ namespace llada::kernels::cpu {
 
 #if defined(LLADA_PACKED_AMX)
 namespace {
+
+constexpr int64_t kDotSlice = 256;                // K pairs per slice of the vdpbf16ps path
+constexpr int64_t kDotPanelsInL2 = 768 * 1024;    // bytes of panel slices block-major keeps in L2
 
 // Grow-only 64-byte aligned scratch of the calling thread (steady state allocates nothing).
 struct AlignedScratch {
@@ -174,10 +178,17 @@ LLADA_AMX_TARGET void pack_a_rows(uint32_t* ab, int64_t as, const Operand& A, in
 
 }  // namespace
 
-bool gemm_amx_usable() { return packed_amx_active(); }
+Bf16Engine bf16_engine() {
+  const char* env = std::getenv("LLADA_GEMM_BF16");
+  if (env && std::strcmp(env, "onednn") == 0) return Bf16Engine::None;
+  if (env && std::strcmp(env, "dot") == 0) return dot_bf16_usable() ? Bf16Engine::Dot : Bf16Engine::None;
+  return packed_amx_active() ? Bf16Engine::Amx : Bf16Engine::None;
+}
 
-void gemm_amx(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
-              int64_t ldc, float beta) {
+void bf16_gemm(Bf16Engine engine, int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B,
+               float* C, int64_t ldc, float beta) {
+  LLADA_CHECK(engine != Bf16Engine::None, "bf16_gemm: no bf16 engine on this CPU (check bf16_engine first)");
+  const bool amx = engine == Bf16Engine::Amx;
   thread_local AlignedScratch a_buf, b_buf;
   const int64_t K2p = (K + 2 * kAmxK2 - 1) / (2 * kAmxK2) * kAmxK2;  // pairs, whole tile steps
   const int64_t as = K2p + 16;  // row stride in words: off a multiple of 4 KB (see packed_gemm)
@@ -185,10 +196,8 @@ void gemm_amx(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& 
   const int64_t panel_words = K2p * kNR;
   uint32_t* ab = static_cast<uint32_t*>(a_buf.get(size_t(rows * as) * 4));
   uint32_t* pb = static_cast<uint32_t*>(b_buf.get(size_t(panels * panel_words) * 4));
-  const int64_t blocks = amx_row_blocks(M), tiles = panels * blocks, row_tiles = rows / 16;
-  const int nthr = omp_in_parallel()
-                       ? 1
-                       : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
+  const int64_t row_tiles = rows / 16;
+  const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), panels * ((M + 11) / 12))));
   std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)
   {
@@ -197,21 +206,50 @@ void gemm_amx(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& 
     if (rt1 > rt0) pack_a_rows(ab, as, A, M, K, K2p, rt0 * 16, rt1 * 16);
     for (int64_t pi = t; pi < panels; pi += nt) pack_b_panel(pb + pi * panel_words, B, pi, N, K, K2p);
 #pragma omp barrier
-    amx_configure();
-    run_guided(tiles, blocks, nt, next, [&](int64_t t0, int64_t t1) {
-      run_tiles_amx(t0, t1, M, N, K2p, ab, as, pb, C, ldc, beta);
-    });
-    amx_release();
+    if (amx) {
+      const int64_t blocks = amx_row_blocks(M);
+      amx_configure();
+      run_guided(panels * blocks, blocks, nt, next, [&](int64_t t0, int64_t t1) {
+        run_tiles_amx(t0, t1, M, N, K2p, ab, as, pb, C, ldc, beta);
+      });
+      amx_release();
+    } else {
+      // K in slices of kDotSlice pairs (the slices after the first accumulate: beta 1), so the
+      // operand read again and again stays in cache: panel-major re-reads A for every panel
+      // (12/32 of block-major's traffic), block-major re-reads the B slice for every row block,
+      // which wins when A is the larger operand and the B slice fits in L2.
+      const bool block_major = M > N && N * kDotSlice * 4 <= kDotPanelsInL2;
+      DotTiles g{M, N, K2p, 0, std::min<int64_t>(K2p, kDotSlice), as, ldc, block_major};
+      for (; g.k0 < K2p; g.k0 += g.kc) {
+        g.kc = std::min<int64_t>(kDotSlice, K2p - g.k0);
+        const float b = g.k0 == 0 ? beta : 1.0f;
+        run_guided(g.tiles(), g.group(), nt, next, [&](int64_t t0, int64_t t1) {
+          run_tiles_dot(t0, t1, g, ab, pb, C, b);
+        });
+#pragma omp barrier
+#pragma omp single
+        next.store(0);
+      }
+    }
   }
 }
 
 #else  // no AMX kernel compiled in
 
-bool gemm_amx_usable() { return false; }
-void gemm_amx(int64_t, int64_t, int64_t, const Operand&, const Operand&, float*, int64_t, float) {
-  LLADA_CHECK(false, "gemm_amx: built without the AMX kernel (check gemm_amx_usable first)");
+Bf16Engine bf16_engine() { return Bf16Engine::None; }  // oneDNN
+void bf16_gemm(Bf16Engine, int64_t, int64_t, int64_t, const Operand&, const Operand&, float*, int64_t, float) {
+  LLADA_CHECK(false, "bf16_gemm: built without AVX-512 (check bf16_engine first)");
 }
 
 #endif
+
+const char* bf16_engine_name(Bf16Engine e) {
+  switch (e) {
+    case Bf16Engine::Amx: return "amx";
+    case Bf16Engine::Dot: return "dot";
+    case Bf16Engine::None: break;
+  }
+  return "none";
+}
 
 }  // namespace llada::kernels::cpu
