@@ -20,10 +20,14 @@
 #        LR_AR (2e-3), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
-#        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files)
+#        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files),
+#        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
+#        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
 #        OUT=out/experiments/reversal_small KEEP=experiments/checkpoints/reversal_small FAMOUS_DOCS=120
 #        FAMOUS_COPIES=8 GENERAL_CHARS=40000 STEPS=3000 SFT_STEPS=400 scripts/experiments/reversal.sh ...
+# mixed: the small variant with QA_DOCS=60 (questions about poems 61-120 in pre-training and SFT,
+#        the test on poems 1-60): docs/experiments.md section 2c
 # tiny:  OUT=/tmp/rv STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=3 scripts/experiments/reversal.sh data pretrain sft eval
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -48,6 +52,11 @@ POETRY=${POETRY:-$ROOT/data/pretrain/poetry.txt}
 SFT_DATA=${SFT_DATA:-$ROOT/data/sft/poems_train.jsonl}
 TEST=${TEST:-$ROOT/data/eval/reversal.jsonl}
 FAMOUS_DOCS=${FAMOUS_DOCS:-0}
+QA_DOCS=${QA_DOCS:-0}
+QA_COPIES=${QA_COPIES:-4}
+(( QA_DOCS > 0 )) && SFT_DATA=qa_pairs.jsonl  # written by the data stage in OUT, where stages run
+MIX=mix_train.txt
+(( QA_DOCS > 0 )) && MIX=mix_train.jsonl
 KEEP=${KEEP:-$ROOT/experiments/checkpoints/reversal}
 [[ $KEEP == /* ]] || KEEP=$ROOT/$KEEP
 [[ $OUT == /* ]] || OUT=$ROOT/$OUT
@@ -56,12 +65,13 @@ cd "$OUT"
 
 stage_data() {
   "$PY" "$ROOT/scripts/experiments/reversal_data.py" --famous "$FAMOUS" \
-    --poetry "$POETRY" --out-train mix_train.txt --out-heldout mix_heldout.txt \
+    --poetry "$POETRY" --out-train "$MIX" --out-heldout mix_heldout.txt \
     --famous-copies "$FAMOUS_COPIES" --general-chars "$GENERAL_CHARS" --famous-docs "$FAMOUS_DOCS" \
-    $( (( FAMOUS_DOCS > 0 )) && echo --test "$TEST" --out-test test_all.jsonl)
+    $( (( FAMOUS_DOCS > 0 )) && echo --test "$TEST" --out-test test_all.jsonl) \
+    $( (( QA_DOCS > 0 )) && echo --qa-docs "$QA_DOCS" --qa-copies "$QA_COPIES" --out-qa qa_pairs.jsonl)
   (( FAMOUS_DOCS > 0 )) || cp "$TEST" test_all.jsonl
   rm -rf shards shards_heldout
-  "$LLADA" prepare --tokenizer "$TOK" --out shards mix_train.txt
+  "$LLADA" prepare --tokenizer "$TOK" --out shards "$MIX"
   "$LLADA" prepare --tokenizer "$TOK" --out shards_heldout mix_heldout.txt
   starting_models
 }

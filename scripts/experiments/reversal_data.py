@@ -12,9 +12,19 @@ With --famous-docs N only the first N famous documents are used (a set small eno
 small model to memorise in a session), and --test/--out-test keep the test pairs (adjacent
 forward/backward lines) whose poem (title and author) is one of them.
 
+With --qa-docs Q ("mixed training", Allen-Zhu and Li 2023, Physics of Language Models 3.1: a
+model pre-trained on text and then fine-tuned on questions about half of it rarely answers about
+the other half, one pre-trained on the text mixed with those questions does), the last Q kept
+documents are question poems: their pairs (both directions, the test's own prompt/response rows)
+go to --out-qa (the SFT set) and, in the chat format and --qa-copies times, into the training
+text; the test keeps only the pairs of the other documents, which no question ever asked about.
+The training text is then written as JSON lines ({"text": ...}), because a chat-format document
+holds blank lines.
+
 usage: reversal_data.py --famous F --poetry P --out-train T --out-heldout H
                         [--famous-copies 3] [--general-chars 180000] [--heldout-chars 30000]
                         [--famous-docs N --test TEST --out-test OUT]
+                        [--qa-docs Q --qa-copies C --out-qa QA.jsonl]
 """
 import argparse
 import json
@@ -37,33 +47,48 @@ def take(docs, chars):
 
 
 def write_atomic(path, docs):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n\n".join(docs) + "\n")
-    os.replace(tmp, path)
+    if path.endswith(".jsonl"):
+        write_atomic_text(path, "".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in docs))
+    else:
+        if any("\n\n" in d for d in docs):
+            raise SystemExit(f"reversal_data: {path}: a document holds a blank line; write .jsonl")
+        write_atomic_text(path, "\n\n".join(docs) + "\n")
 
 
-def write_test_subset(test, out, famous):
-    kept = set()
-    for d in famous:
+def chat_document(prompt, response):
+    """The QA pair as `llada eval --chat` renders it, with the answer and its end-of-turn."""
+    return ("<|startoftext|><|start_header_id|>user<|end_header_id|>\n\n" + prompt.strip() +
+            "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n" + response.strip() + "<|eot_id|>")
+
+
+def poem_keys(docs):
+    keys = set()
+    for d in docs:
         lines = d.split("\n")
         if len(lines) >= 2:
-            kept.add((lines[0].strip(), lines[1].strip()))
+            keys.add((lines[0].strip(), lines[1].strip()))
+    return keys
+
+
+def split_test(test, tested, asked):
+    """(test rows of the `tested` poems, QA rows of the `asked` poems), forward/backward adjacent."""
     with open(test, encoding="utf-8") as f:
         rows = [l for l in f if l.strip()]
     if len(rows) % 2:
         raise SystemExit(f"reversal_data: {test}: {len(rows)} lines, expected forward/backward pairs")
-    out_rows = []
+    out_rows, qa_rows = [], []
     for i in range(0, len(rows), 2):
         fwd, bwd = json.loads(rows[i]), json.loads(rows[i + 1])
         if (fwd["direction"], bwd["direction"]) != ("forward", "backward"):
             raise SystemExit(f"reversal_data: {test}:{i + 1}: expected a forward line then a backward line")
-        if (fwd["title"], fwd["author"]) in kept:
+        key = (fwd["title"], fwd["author"])
+        if key in tested:
             out_rows += [rows[i], rows[i + 1]]
+        elif key in asked:
+            qa_rows += [rows[i], rows[i + 1]]
     if not out_rows:
-        raise SystemExit(f"reversal_data: no pair of {test} comes from the kept famous documents")
-    write_atomic_text(out, "".join(out_rows))
-    print(f"reversal_data: {len(out_rows) // 2} test pairs from the kept documents -> {out}")
+        raise SystemExit(f"reversal_data: no pair of {test} comes from the tested famous documents")
+    return out_rows, qa_rows
 
 
 def write_atomic_text(path, text):
@@ -85,6 +110,10 @@ def main():
     ap.add_argument("--famous-docs", type=int, default=0, help="first N famous documents (0: all)")
     ap.add_argument("--test", help="the famous-pair test file to restrict to the kept documents")
     ap.add_argument("--out-test", help="where the restricted test pairs go")
+    ap.add_argument("--qa-docs", type=int, default=0,
+                    help="the last Q kept documents are asked about in training (mixed training)")
+    ap.add_argument("--qa-copies", type=int, default=4, help="copies of each question in the training text")
+    ap.add_argument("--out-qa", help="where the question poems' pairs go (the SFT set)")
     a = ap.parse_args()
     if a.famous_copies < 1:
         ap.error("--famous-copies must be >= 1")
@@ -92,14 +121,29 @@ def main():
         ap.error("--famous-docs must be >= 0")
     if bool(a.test) != bool(a.out_test):
         ap.error("--test and --out-test go together")
+    if a.qa_docs < 0 or a.qa_copies < 1:
+        ap.error("--qa-docs must be >= 0 and --qa-copies >= 1")
+    if a.qa_docs and not (a.test and a.out_qa and a.famous_docs):
+        ap.error("--qa-docs needs --famous-docs, --test/--out-test and --out-qa")
+    if a.qa_docs >= a.famous_docs > 0:
+        ap.error("--qa-docs must leave some of the --famous-docs documents for the test")
     famous = docs_of(a.famous)
     if a.famous_docs:
         famous = famous[:a.famous_docs]
+    qa_docs = []
     if a.test:
-        write_test_subset(a.test, a.out_test, famous)
+        tested = famous[:len(famous) - a.qa_docs]
+        rows, qa_rows = split_test(a.test, poem_keys(tested), poem_keys(famous[len(tested):]))
+        write_atomic_text(a.out_test, "".join(rows))
+        print(f"reversal_data: {len(rows) // 2} test pairs from {len(tested)} documents -> {a.out_test}")
+        if a.qa_docs:
+            write_atomic_text(a.out_qa, "".join(qa_rows))
+            qa_docs = [chat_document(r["prompt"], r["response"]) for r in map(json.loads, qa_rows)]
+            print(f"reversal_data: {len(qa_rows) // 2} question pairs from {a.qa_docs} documents "
+                  f"-> {a.out_qa} and x{a.qa_copies} into the training text")
     poetry = docs_of(a.poetry)
     general = take(poetry, a.general_chars)
-    train = famous * a.famous_copies + general
+    train = famous * a.famous_copies + qa_docs * a.qa_copies + general
     seen = set(train)
     heldout = take((d for d in reversed(poetry) if d not in seen), a.heldout_chars)
     write_atomic(a.out_train, train)

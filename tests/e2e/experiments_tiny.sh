@@ -37,20 +37,24 @@ CORPUS="$WORK/corpus.txt" OUT="$WORK/mem" DIFF_STEPS=4 AR_STEPS=4 CKPT=2 AR_CKPT
 
 # The reversal experiment: the generated corpus serves as famous text, the same poems retitled as
 # the general corpus, its couplets as SFT questions and as the test pairs.
-/usr/bin/python3 - "$WORK/corpus.txt" "$WORK/sft.jsonl" "$WORK/test.jsonl" "$WORK/general.txt" <<'PY'
+/usr/bin/python3 - "$WORK/corpus.txt" "$WORK/sft.jsonl" "$WORK/test.jsonl" "$WORK/general.txt" "$WORK/all.jsonl" <<'PY'
 import json, sys
 docs = [d for d in open(sys.argv[1]).read().split("\n\n") if d.strip()]
 with open(sys.argv[4], "w") as f:
     f.write("".join("篇" + d[1:] + "\n\n" for d in docs))
 rows = []
 for d in docs:
-    a, b = d.split("\n")[2].rstrip("。").split("，")
-    rows.append({"prompt": f"{a}的下一句是什么？ 直接输出句子即可。", "response": b, "direction": "forward"})
-    rows.append({"prompt": f"{b}的上一句是什么？ 直接输出句子即可。", "response": a, "direction": "backward"})
+    title, author, line = d.split("\n")[:3]
+    a, b = line.rstrip("。").split("，")
+    meta = {"title": title, "author": author}
+    rows.append({"prompt": f"{a}的下一句是什么？ 直接输出句子即可。", "response": b, "direction": "forward", **meta})
+    rows.append({"prompt": f"{b}的上一句是什么？ 直接输出句子即可。", "response": a, "direction": "backward", **meta})
 with open(sys.argv[2], "w") as f:
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:160])
 with open(sys.argv[3], "w") as f:
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[160:])
+with open(sys.argv[5], "w") as f:
+    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 PY
 OUT="$WORK/rev" KEEP="$WORK/keep" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
   GENERAL_CHARS=2000 SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
@@ -63,5 +67,29 @@ for fam in diffusion ar; do
   n=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$WORK/rev/eval_$fam.json" 2>/dev/null)
   [ "$n" = 8 ] || fail "reversal.sh: eval_$fam.json holds '$n' items, expected 8"
 done
+
+# Mixed training: questions about documents 21-40 in the pre-training text and the SFT set, the
+# test on documents 1-20 only.
+OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
+  POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 \
+  bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/revq.log" 2>&1 ||
+  fail "reversal.sh (QA_DOCS): $(tail -5 "$WORK/revq.log")"
+[ "$(grep -c . "$WORK/revq/test_all.jsonl" 2>/dev/null)" = 40 ] || fail "reversal.sh QA_DOCS: test_all.jsonl is not the 20 tested documents' pairs"
+[ "$(grep -c . "$WORK/revq/qa_pairs.jsonl" 2>/dev/null)" = 40 ] || fail "reversal.sh QA_DOCS: qa_pairs.jsonl is not the 20 asked documents' pairs"
+[ "$(grep -c 'start_header_id' "$WORK/revq/mix_train.jsonl" 2>/dev/null)" = 80 ] || fail "reversal.sh QA_DOCS: expected 40 questions x 2 copies in the training text"
+/usr/bin/python3 - "$WORK/revq/test_all.jsonl" "$WORK/revq/qa_pairs.jsonl" <<'PY' || fail "reversal.sh QA_DOCS: a tested document was asked about"
+import json, sys
+key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
+sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
+PY
+
+# Scaling: two sizes, both families, the couplet task from the generated poems.
+OUT="$WORK/sc" DOCS="$WORK/sc" SIZES="s m" STEPS=4 EVAL_WINDOWS=2 MC_ITEMS=3 MC_NUM=2 POETRY="$WORK/corpus.txt" \
+  STRIDE=1 HELDOUT_EVERY=10 bash "$SRC/scripts/experiments/scaling.sh" data train eval plot >"$WORK/sc.log" 2>&1 ||
+  fail "scaling.sh: $(tail -5 "$WORK/sc.log")"
+[ -s "$WORK/sc/scaling.png" ] || fail "scaling.sh wrote no plot"
+[ "$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['rows']))" "$WORK/sc/scaling.json" 2>/dev/null)" = 4 ] ||
+  fail "scaling.json: expected 2 sizes x 2 families"
+grep -q "the compute" "$WORK/sc/scaling.md" 2>/dev/null || fail "scaling.md: no compute factor"
 
 [ "$failures" -eq 0 ] && echo "ok" || { echo "$failures failure(s)"; exit 1; }

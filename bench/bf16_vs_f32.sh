@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Mixed precision against f32 on real data (issue "Training", docs/bench/train.md): a ~25M LLaDA
+# (d 512, 8 layers, ffn 1152, the poetry character vocabulary of 6,144, tied head) trained STEPS
+# steps from one initialisation, same seed, data and schedule, once with f32 products and once with
+# bf16 products; held-out loss (fixed noise, f32) every STEPS/10 steps; the two curves in one plot
+# and the final gap in a JSON summary.
+#
+# usage: bench/bf16_vs_f32.sh [OUT]   (default out/bench/bf16_vs_f32)
+# env:   LLADA, STEPS (1000), BATCH (4), SEQ (128), LR (1e-3), DATA (a directory holding
+#        shards/train.tok and shards_heldout/train.tok; default: the scaling study's, built with
+#        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+LLADA=${LLADA:-$ROOT/build/release/llada}
+OUT=${1:-$ROOT/out/bench/bf16_vs_f32}
+STEPS=${STEPS:-1000}
+BATCH=${BATCH:-4}
+SEQ=${SEQ:-128}
+LR=${LR:-1e-3}
+DATA=${DATA:-$ROOT/out/experiments/scaling}
+PNG=${PNG:-$ROOT/docs/bench/bf16_vs_f32.png}
+JSON=${JSON:-$ROOT/docs/bench/bf16_vs_f32.json}
+PY=/usr/bin/python3
+[[ -x $LLADA ]] || { echo "bf16_vs_f32: $LLADA is not an executable" >&2; exit 1; }
+if [[ ! -f $DATA/shards/train.tok ]]; then
+  OUT=$DATA SIZES=s LLADA=$LLADA "$ROOT/scripts/experiments/scaling.sh" data
+fi
+mkdir -p "$OUT"
+cd "$OUT"
+"$PY" - "$ROOT/models/llada-poetry/config.json" model.json <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.update(d_model=512, n_layers=8, n_heads=8, n_kv_heads=8, mlp_hidden_size=1152)
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PYEOF
+[[ -f init/config.json ]] || "$LLADA" init --config model.json --out init --seed 7
+ev=$(( STEPS / 10 > 0 ? STEPS / 10 : 1 ))
+for prec in f32 bf16; do
+  [[ -d run_$prec/final ]] && continue
+  cat > "run_$prec.json" <<JSON
+{"model": {"init_from": "init"}, "objective": "diffusion",
+ "data": {"train": ["$DATA/shards/train.tok"], "heldout": ["$DATA/shards_heldout/train.tok"], "window": "random"},
+ "seq_len": $SEQ, "batch_size": $BATCH, "grad_accum": 1, "steps": $STEPS, "precision": "$prec",
+ "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
+ "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
+ "schedule": {"kind": "cosine", "lr": $LR, "warmup_steps": $(( STEPS / 20 > 0 ? STEPS / 20 : 1 ))},
+ "seed": 1, "threads": 2, "out": "run_$prec", "checkpoint_every": $ev, "keep_checkpoints": 1,
+ "save_dtype": "f32", "eval_every": $ev, "eval_batches": 16, "log_every": $(( STEPS / 50 > 0 ? STEPS / 50 : 1 ))}
+JSON
+  if [[ -f run_$prec/latest ]]; then "$LLADA" train --config "run_$prec.json" --resume --no-progress
+  else "$LLADA" train --config "run_$prec.json" --no-progress; fi
+done
+"$PY" - run_f32/metrics.jsonl run_bf16/metrics.jsonl "$PNG" "$JSON" <<'PYEOF'
+import json, os, sys
+def curve(p):
+    rows = [json.loads(l) for l in open(p) if l.strip()]
+    ev = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
+    tps = [r["tok_per_s"] for r in rows if "tok_per_s" in r]
+    return ev, sorted(tps)[len(tps) // 2] if tps else 0.0
+(f, f_tps), (b, b_tps) = curve(sys.argv[1]), curve(sys.argv[2])
+gap = (b[-1][1] - f[-1][1]) / f[-1][1]
+out = {"steps": f[-1][0], "f32_final_heldout": f[-1][1], "bf16_final_heldout": b[-1][1],
+       "relative_gap": gap, "f32_curve": f, "bf16_curve": b,
+       "f32_median_tok_per_s": f_tps, "bf16_median_tok_per_s": b_tps}
+tmp = sys.argv[4] + ".tmp"
+json.dump(out, open(tmp, "w"), indent=1)
+os.replace(tmp, sys.argv[4])
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(7, 4.2))
+ax.plot([s for s, _ in f], [l for _, l in f], "o-", label=f"f32 products (final {f[-1][1]:.4f})")
+ax.plot([s for s, _ in b], [l for _, l in b], "s--", label=f"bf16 products (final {b[-1][1]:.4f})")
+ax.set_xlabel("step")
+ax.set_ylabel("held-out loss (diffusion bound, fixed noise)")
+ax.set_title(f"25M LLaDA, same init, seed and data: bf16 vs f32 ({100 * gap:+.2f}%)")
+ax.legend()
+fig.tight_layout()
+tmp = sys.argv[3] + ".tmp.png"
+fig.savefig(tmp, dpi=110)
+os.replace(tmp, sys.argv[3])
+print(f"bf16_vs_f32: final held-out f32 {f[-1][1]:.4f}, bf16 {b[-1][1]:.4f} ({100 * gap:+.2f}%); "
+      f"median tok/s f32 {f_tps:.0f}, bf16 {b_tps:.0f}")
+PYEOF
