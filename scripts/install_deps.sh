@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and reference dependency from Debian (and the npm reference tools).
 # Used by .ci/run and scripts/demo.sh; safe to run again.
+# chromium (and a CJK font for its screenshots): the server's web page is tested in a real browser.
 # ocl-icd-opencl-dev: oneDNN's CMake package config (dnnl-config.cmake) calls find_package(OpenCL) and
 # fails without it; libdnnl-dev only recommends it, and we install without recommends.
 # libopenblas0-pthread: python3-torch only recommends an optimised BLAS; without it torch falls back to
@@ -16,7 +17,7 @@ pkgs=(build-essential cmake g++ pkg-config git ca-certificates
       libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
       python3 python3-torch python3-numpy python3-matplotlib opencc
-      libopenblas0-pthread libcpp-httplib-dev)
+      libopenblas0-pthread libcpp-httplib-dev chromium fonts-wqy-microhei)
 # Node.js may come from another source on the machine (its own npm): Debian's npm conflicts with it,
 # so install Debian's only where node/npm are missing.
 command -v node >/dev/null || pkgs+=(nodejs)

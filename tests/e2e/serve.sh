@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llada-serve end to end (docs/serving.md) on the shipped model: raw HTTP (tests/serve/
-# raw_http_check.py: shapes, streaming, frames, errors, batching, disconnects), the official openai
-# npm client (tests/js/openai_client_check.mjs), the API key, the queue bound (503), bad flags.
+# raw_http_check.py: shapes, streaming, frames, errors, batching, disconnects), the web page in
+# headless Chromium (tests/js/page_check.mjs; SCREENSHOT=FILE keeps its screenshot), the official
+# openai npm client (tests/js/openai_client_check.mjs), the API key, the queue bound (503), bad flags.
 # Answers are compared with what `llada generate` prints for the same prompt and settings.
 # Usage: bash serve.sh <path-to-llada> <source-dir>
 set -u
@@ -64,6 +65,13 @@ PY
 
 if start_server "$WORK/a.log" --max-body 8192; then
   /usr/bin/python3 "$SRC/tests/serve/raw_http_check.py" "$PORT" "$WORK/expected.json" || fail "raw_http_check.py"
+  if [ -d "$SRC/tests/js/node_modules/puppeteer-core" ] && command -v chromium >/dev/null; then
+    greedy_text=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["text"])' "$WORK/expected.json")
+    node "$SRC/tests/js/page_check.mjs" "http://127.0.0.1:$PORT" "$greedy_text" "${SCREENSHOT:-$WORK/page.png}" ||
+      fail "page_check.mjs"
+  else
+    fail "the page test needs chromium and tests/js/node_modules/puppeteer-core (scripts/install_deps.sh)"
+  fi
 fi
 
 # The API key, the official client, and a queue of one (everything past it gets 503).

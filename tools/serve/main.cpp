@@ -1,5 +1,5 @@
 // llada-serve: an OpenAI-compatible HTTP server for one model directory (docs/serving.md).
-//   GET  /health, /v1/models
+//   GET  /, the web page (tools/serve/page.html); /health, /v1/models
 //   POST /v1/completions, /v1/chat/completions   (stream: server-sent events, one content delta
 //        as the committed text grows; diffusion_frames: one frame per denoising step)
 // Its own target, so the `llada` CLI carries no HTTP dependency.
@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/sys.h"
 #include "scheduler.h"
+#include "serve/page_html.h"
 
 namespace {
 
@@ -71,7 +72,8 @@ int run_serve(ServeArgs a) {
   svr.new_task_queue = [&] { return new httplib::ThreadPool(size_t(a.http_threads)); };
   svr.set_payload_max_length(size_t(a.max_body));
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-    if (a.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // The page itself is public (it asks for the key); every API route needs it.
+    if (a.api_key.empty() || req.path == "/health" || req.path == "/" || req.path == "/favicon.ico") return httplib::Server::HandlerResponse::Unhandled;
     if (req.get_header_value("Authorization") == "Bearer " + a.api_key) return httplib::Server::HandlerResponse::Unhandled;
     send_error(res, {401, "invalid_request_error", "missing or wrong API key (Authorization: Bearer KEY)", ""});
     return httplib::Server::HandlerResponse::Handled;
@@ -93,6 +95,10 @@ int run_serve(ServeArgs a) {
     send_error(res, {500, "server_error", what, ""});
   });
 
+  svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kPageHtml, "text/html; charset=utf-8");
+  });
+  svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats st = sched.stats();
     res.set_content(json{{"status", "ok"},

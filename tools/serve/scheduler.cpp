@@ -199,7 +199,9 @@ void Scheduler::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
         if (j.req.diffusion_frames)
           j.push(data(chunk_body(j.req, j.id, j.model, j.created, "", std::nullopt,
                                  frame_json(s_, v, row, gen, j.last_canvas))));
-        if (p.ended) {  // the answer is complete: the client need not wait for the other rows
+        // The answer is complete: the client need not wait for the rest of the canvas (unless it
+        // watches the frames, which then run to the end).
+        if (p.ended && !j.req.diffusion_frames) {
           // Timings of this row's part of the run (answer tokens per call, not committed positions).
           const Answer a = final_answer(s_, j.req, std::vector<int32_t>(row, row + gen));
           Timings t;
