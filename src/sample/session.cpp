@@ -45,6 +45,25 @@ std::vector<int32_t> answer_ids(const std::vector<int32_t>& g, const SpecialIds&
   return out;
 }
 
+CommittedPrefix committed_prefix(const SpecialIds& sp, const int32_t* g, int64_t n) {
+  CommittedPrefix p;
+  for (int64_t i = 0; i < n && g[i] != sp.mask; ++i) {
+    if (g[i] == sp.eos || (sp.eot >= 0 && g[i] == sp.eot)) {
+      p.ended = true;
+      break;
+    }
+    p.ids.push_back(g[i]);
+  }
+  return p;
+}
+
+size_t printable_length(const std::string& text) {
+  static const std::string replacement = "\xEF\xBF\xBD";
+  size_t n = text.size();
+  while (n >= 3 && text.compare(n - 3, 3, replacement) == 0) n -= 3;
+  return n;
+}
+
 std::string join_ids(const std::vector<int32_t>& ids) {
   std::string s;
   for (size_t i = 0; i < ids.size(); ++i) {

@@ -32,6 +32,19 @@ std::vector<int32_t> answer_ids(const std::vector<int32_t>& generated, const Spe
 std::string answer_text(const Session& s, const std::vector<int32_t>& generated);
 std::string join_ids(const std::vector<int32_t>& ids);
 
+// While decoding: the answer's committed prefix, the ids before the first position still masked,
+// cut at the first EOS or EoT (`ended` then). Committed ids never change, so a front end can print
+// (stream) the prefix as it grows.
+struct CommittedPrefix {
+  std::vector<int32_t> ids;
+  bool ended = false;
+};
+CommittedPrefix committed_prefix(const SpecialIds& sp, const int32_t* generated, int64_t n);
+
+// Text of a growing answer that is safe to print: without a trailing incomplete UTF-8 character
+// (a byte-level token may end mid-character; decode shows it as U+FFFD until the rest arrives).
+size_t printable_length(const std::string& text);
+
 // Spec section 1: the next prompt is the previous prompt + the generated answer with every EOS
 // removed (EoT kept) + the new user turn (chat template, no BOS).
 std::vector<int32_t> next_chat_prompt(const Session& s, const std::vector<int32_t>& previous_prompt,

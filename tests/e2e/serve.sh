@@ -63,6 +63,12 @@ assert cases[0]["text"], "the shipped model answered nothing: the comparison wou
 json.dump(cases, open(out, "w"), ensure_ascii=False)
 PY
 
+# generate --stream prints the same answer as it is committed.
+streamed=$("$LLADA" generate --model "$MODEL" --chat --prompt "$Q" --gen-length 16 --block-length 8 --stream 2>&1)
+want=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["text"])' "$greedy")
+[ "$streamed" = "$want" ] || fail "generate --stream printed '$streamed', generate '$want'"
+"$LLADA" generate --model "$MODEL" --prompt x --stream --output ids >/dev/null 2>&1 && fail "--stream --output ids accepted"
+
 if start_server "$WORK/a.log" --max-body 8192; then
   /usr/bin/python3 "$SRC/tests/serve/raw_http_check.py" "$PORT" "$WORK/expected.json" || fail "raw_http_check.py"
   if [ -d "$SRC/tests/js/node_modules/puppeteer-core" ] && command -v chromium >/dev/null; then

@@ -23,7 +23,7 @@ using namespace llada::sample;
 
 struct GenArgs {
   std::string model, prompt, prompt_ids, input, output = "text";
-  bool chat = false, show = false, stats = false;
+  bool chat = false, show = false, stats = false, stream = false;
   int threads = 0, warmup = 0, repeat = 1;
   cli::GenerationFlags gen;
   std::vector<std::string> given;  // the flags set on the command line
@@ -83,7 +83,22 @@ int run_generate(GenArgs a) {
   for (size_t i = 0; i < prompts.size(); ++i) dec.validate({prompts[i]}, o);  // fail before any work
   if (a.output == "text") (void)s.tokenizer("--output text");
 
-  const StepObserver show = a.show ? terminal_canvas(s) : StepObserver{};
+  LLADA_CHECK(!a.stream || (a.output == "text" && batch_size == 1 && !a.show),
+              "--stream prints one text answer at a time: it needs --output text, --batch-size 1 and no --show");
+  // --stream: the answer's committed prefix printed as it grows (committed ids never change).
+  std::string streamed;
+  const StepObserver stream = [&](const StepView& v) {
+    const CommittedPrefix p = committed_prefix(s.sp, v.ids + (v.T - o.gen_length), o.gen_length);
+    const std::string text = s.tokenizer("--stream").decode(p.ids, /*skip_special=*/true);
+    const size_t n = p.ended ? text.size() : printable_length(text);
+    if (n > streamed.size() && text.compare(0, streamed.size(), streamed) == 0) {
+      std::fwrite(text.data() + streamed.size(), 1, n - streamed.size(), stdout);
+      std::fflush(stdout);
+      streamed = text.substr(0, n);
+    }
+    return true;
+  };
+  const StepObserver show = a.show ? terminal_canvas(s) : a.stream ? stream : StepObserver{};
   // Untimed runs first (benchmarking): one-time costs (first-touch memory, thread start-up) then
   // stay out of --stats, which is what a long-running process (chat, a server) sees.
   for (int w = 0; w < a.warmup; ++w) {
@@ -102,7 +117,11 @@ int run_generate(GenArgs a) {
         if (a.output == "ids") {
           std::printf("%s\n", join_ids(g).c_str());
         } else if (a.output == "text") {
-          std::printf("%s\n", answer_text(s, g).c_str());
+          const std::string text = answer_text(s, g);
+          // --stream printed the prefix already; the rest (an autoregressive model's whole answer).
+          const bool cont = a.stream && text.compare(0, streamed.size(), streamed) == 0;
+          std::printf("%s\n", cont ? text.c_str() + streamed.size() : text.c_str());
+          streamed.clear();
         } else {
           nlohmann::json j{{"index", b0 + i}, {"prompt_ids", batch[i]}, {"ids", g}};
           if (s.tok) j["text"] = answer_text(s, g);
@@ -149,6 +168,7 @@ cli::Registration reg("generate", "Generate text: reverse diffusion (LLaDA), or 
                  "run the generations N times and report the median run in --stats (default 1)");
   app.add_option("--output", a->output, "text (default) | ids | json");
   app.add_flag("--show", a->show, "draw the canvas on stderr at every step");
+  app.add_flag("--stream", a->stream, "print the answer as it is committed (text output, one prompt at a time)");
   app.add_flag("--stats", a->stats, "print NFE, tokens per call, ms per call and tokens/s on stderr");
   app.add_option("--threads", a->threads, "OpenMP threads (default: all)");
   return [a, &app]() -> int {

@@ -280,17 +280,14 @@ Answer final_answer(const sample::Session& s, const Request& r, const std::vecto
 }
 
 Partial committed_text(const sample::Session& s, const Request& r, const int32_t* row, int64_t gen_length) {
+  sample::CommittedPrefix c = sample::committed_prefix(s.sp, row, gen_length);
   Partial p;
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < gen_length; ++i) {
-    if (row[i] == s.sp.mask) break;
-    if (is_end(s, row[i]) || int64_t(ids.size()) == r.max_tokens) {
-      p.ended = true;
-      break;
-    }
-    ids.push_back(row[i]);
+  p.ended = c.ended;
+  if (int64_t(c.ids.size()) >= r.max_tokens) {
+    c.ids.resize(size_t(r.max_tokens));
+    p.ended = true;
   }
-  p.text = decode(s, ids);
+  p.text = decode(s, c.ids);
   if (cut_at_stop(p.text, r.stop)) p.ended = true;
   return p;
 }

@@ -127,12 +127,9 @@ void Scheduler::worker() {
 
 namespace {
 
-// Text that may still change: a trailing incomplete UTF-8 character (decoded as U+FFFD) or the
-// start of a stop string.
+// Text that may still change: a trailing incomplete UTF-8 character or the start of a stop string.
 size_t stable_length(const std::string& text, const std::vector<std::string>& stop) {
-  size_t n = text.size();
-  static const std::string replacement = "\xEF\xBF\xBD";
-  while (n >= 3 && text.compare(n - 3, 3, replacement) == 0) n -= 3;
+  size_t n = sample::printable_length(text);
   for (const std::string& s : stop)
     for (size_t k = std::min(s.size() - 1, n); k > 0; --k)
       if (text.compare(n - k, k, s, 0, k) == 0) {
