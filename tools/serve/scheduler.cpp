@@ -178,6 +178,12 @@ void Scheduler::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
     j.closed = true;
   };
 
+  // Whether a row's answer can no longer change (ids only; text only when stop strings need it).
+  auto answer_final = [&](const Request& r, const int32_t* row, int64_t n) {
+    if (!r.stop.empty()) return committed_text(s_, r, row, n).ended;
+    const sample::CommittedPrefix c = sample::committed_prefix(s_.sp, row, n);
+    return c.ended || int64_t(c.ids.size()) >= r.max_tokens;
+  };
   const auto start = std::chrono::steady_clock::now();
   auto observe = [&](const sample::StepView& v) -> bool {
     bool any_open = false;
@@ -209,6 +215,8 @@ void Scheduler::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
           close_stream(j, a, t);
           continue;
         }
+      } else if (answer_final(j.req, row, gen)) {
+        continue;  // committed ids never change: no need to decode the rest of its canvas
       }
       any_open = true;
     }
@@ -217,8 +225,7 @@ void Scheduler::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
 
   try {
     sample::Decoder dec(s_, lead.cache);
-    const bool all_plain = std::none_of(batch.begin(), batch.end(), [](auto& j) { return j->req.stream; });
-    sample::GenerateResult res = dec.run(prompts, lead.options, all_plain ? sample::StepObserver{} : observe);
+    sample::GenerateResult res = dec.run(prompts, lead.options, observe);
     Timings t;
     t.model_calls = res.stats.nfe;
     t.seconds = res.stats.seconds;
