@@ -1,8 +1,13 @@
 #include "sample/session.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
+#include <memory>
 
 #include "core/error.h"
 
@@ -92,29 +97,65 @@ std::vector<int32_t> next_chat_prompt(const Session& s, const std::vector<int32_
   return p;
 }
 
+namespace {
+
+// Columns `text` takes on a terminal (3- and 4-byte UTF-8 sequences, CJK and the like, take two),
+// escape sequences excluded.
+int64_t display_columns(const std::string& text) {
+  int64_t cols = 0;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == 0x1b) {  // CSI: ESC [ ... letter
+      i += 2;
+      while (i < text.size() && !std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+      ++i;
+      continue;
+    }
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    cols += len >= 3 ? 2 : 1;
+    i += len;
+  }
+  return cols;
+}
+
+int64_t terminal_columns() {
+  winsize w{};
+  if (ioctl(fileno(stderr), TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  return 80;
+}
+
+}  // namespace
+
 StepObserver terminal_canvas(const Session& s) {
   const bool tty = isatty(fileno(stderr));
-  return [&s, tty](const StepView& v) {
+  // Lines the previous frame of this generation took: the next frame moves up over them and
+  // redraws in place, so whatever was above (a conversation) stays on the screen.
+  auto drawn = std::make_shared<int64_t>(0);
+  return [&s, tty, drawn](const StepView& v) {
     std::string out;
-    if (tty) out += "\x1b[H\x1b[2J";  // home + clear: redraw in place
-    out += strformat("block %lld  step %lld  model calls %lld\n", (long long)v.block, (long long)v.step,
-                     (long long)v.nfe);
+    if (v.nfe <= 1) *drawn = 0;  // a new generation starts below the last one
+    if (tty && *drawn > 0) out += strformat("\x1b[%lldA\r\x1b[J", (long long)*drawn);
+    const std::string header = strformat("block %lld  step %lld  model calls %lld", (long long)v.block,
+                                         (long long)v.step, (long long)v.nfe);
+    std::string canvas;
     for (int64_t t = v.prompt_len; t < v.T; ++t) {
       const int32_t id = v.ids[t];
       if (id == s.sp.mask) {
-        out += tty ? "\x1b[2m\xe2\x96\x91\x1b[0m" : "_";  // dim light shade
+        canvas += tty ? "\x1b[2m\xe2\x96\x91\x1b[0m" : "_";  // dim light shade
       } else if (id == s.sp.eos) {
-        out += tty ? "\x1b[2m\xc2\xb7\x1b[0m" : ".";     // dim middle dot: end of text
+        canvas += tty ? "\x1b[2m\xc2\xb7\x1b[0m" : ".";     // dim middle dot: end of text
       } else if (s.tok) {
         std::string piece = s.tok->token_to_piece(id);
         for (char& ch : piece)
           if (ch == '\n') ch = ' ';
-        out += piece;
+        canvas += piece;
       } else {
-        out += strformat("[%d]", id);
+        canvas += strformat("[%d]", id);
       }
     }
-    out += "\n";
+    out += header + "\n" + canvas + "\n";
+    const int64_t cols = terminal_columns();
+    *drawn = 1 + std::max<int64_t>(1, (display_columns(canvas) + cols - 1) / cols);
     std::fputs(out.c_str(), stderr);
     std::fflush(stderr);
     return true;
