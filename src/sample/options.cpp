@@ -1,6 +1,9 @@
 #include "sample/options.h"
 
+#include <string>
+
 #include "core/error.h"
+#include "sample/rules.h"
 
 namespace llada::sample {
 
@@ -33,13 +36,23 @@ void validate_options(const GenerateOptions& o) {
 namespace {
 
 using G = GenerateOptions;
+
+// The remasking flag's help from the rules table (sample/rules.h, constant-initialised, so it is
+// readable here): "low_confidence (default) | random | margin | entropy".
+const std::string kRemaskingHelp = [] {
+  std::string h;
+  for (const RemaskingRule& r : remasking_rules())
+    h += (h.empty() ? "" : " | ") + std::string(r.name) + (r.id == GenerateOptions{}.remasking ? " (default)" : "");
+  return h;
+}();
+
 const OptionField kFields[] = {
     {"gen_length", "tokens to generate (default 128)", &G::gen_length},
     {"steps", "sampling steps over all blocks (default: gen_length, one token per step)", &G::steps, OptionField::Family::Diffusion},
     {"block_length", "semi-autoregressive block (default: gen_length, one block)", &G::block_length, OptionField::Family::Diffusion},
     {"temperature", "0 = greedy (default); > 0 = Gumbel-max sampling from softmax(l/T)", &G::temperature},
     {"cfg_scale", "classifier-free guidance scale (default 0 = off)", &G::cfg_scale, OptionField::Family::Diffusion},
-    {"remasking", "low_confidence (default) | random | margin | entropy", &G::remasking, OptionField::Family::Diffusion},
+    {"remasking", kRemaskingHelp.c_str(), &G::remasking, OptionField::Family::Diffusion},
     {"seed", "random seed (default 0)", &G::seed},
     {"logits_eos_inf", "never predict EOS", &G::logits_eos_inf},
     {"confidence_eos_eot_inf", "EoT (and at temperature 0 EOS) -inf in the confidence, as the reference does",

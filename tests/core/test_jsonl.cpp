@@ -1,6 +1,8 @@
 // JSON-lines reading: blank lines skipped, line numbers in every error, early stop, typed fields.
 #include <gtest/gtest.h>
 
+#include "common/error_of.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -17,14 +19,7 @@ std::string write_tmp(const std::string& name, const std::string& text) {
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_util::error_of;
 
 TEST(Jsonl, LinesFieldsAndErrors) {
   const std::string path = write_tmp("good", "{\"a\": \"x\", \"ids\": [1, 2]}\n\n  \r\n{\"a\": \"y\", \"ids\": []}\n{\"a\": 3}\n");

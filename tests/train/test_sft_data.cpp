@@ -2,6 +2,8 @@
 // tokenization and prompt lengths, the binary sample file (round trip, damage) and the loader.
 #include <gtest/gtest.h>
 
+#include "common/error_of.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -54,14 +56,7 @@ const Tokenizer& char_tokenizer() {
   return tok;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using llada::test_util::error_of;
 
 }  // namespace
 
