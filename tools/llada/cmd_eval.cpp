@@ -75,10 +75,15 @@ json run_task(const eval::Task& task, const EvalArgs& a, Session& s, Decoder& de
   for (int64_t i : gen_idx) prompts.push_back(encode_prompt(task.items[size_t(i)].prompt));
   for (const auto& p : prompts) dec.validate({p}, o);  // every error before any work
   const size_t B = size_t(a.gen.batch_size);
+  GenerateStats gen_stats;  // over the generation items: the sampler's cost beside its accuracy
   for (size_t b0 = 0; b0 < gen_idx.size(); b0 += B) {
     const size_t b1 = std::min(gen_idx.size(), b0 + B);
     const GenerateResult r =
         dec.run({prompts.begin() + long(b0), prompts.begin() + long(b1)}, o);
+    gen_stats.nfe += r.stats.nfe;
+    gen_stats.committed += r.stats.committed;
+    gen_stats.generated += r.stats.generated;
+    gen_stats.seconds += r.stats.seconds;
     for (size_t k = b0; k < b1; ++k) {
       const eval::TaskItem& it = task.items[size_t(gen_idx[k])];
       const std::string out = answer_text(s, r.tokens[k - b0]);
@@ -149,6 +154,12 @@ json run_task(const eval::Task& task, const EvalArgs& a, Session& s, Decoder& de
   }
   json summary = {{"task", task.path}, {"items", all.n}, {"score", all.mean()},
                   {"metric", metric_name(metric)}, {"groups", json::object()}};
+  if (!gen_idx.empty())
+    summary["generation"] = {{"model_calls", gen_stats.nfe},
+                             {"seconds", gen_stats.seconds},
+                             {"committed", gen_stats.committed},
+                             {"tokens_per_call", gen_stats.tokens_per_call()},
+                             {"tokens_per_second", gen_stats.tokens_per_second()}};
   for (auto& [k, vals] : groups) {
     if (vals.size() > kMaxGroups || vals.size() < 2) continue;
     for (auto& [v, sc] : vals) summary["groups"][k][v] = {{"items", sc.n}, {"score", sc.mean()}};
