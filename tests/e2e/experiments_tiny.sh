@@ -83,6 +83,13 @@ key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
 sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
 PY
 
+# Sampling ablations on the mixed-training LLaDA: every configuration, the table and the plot.
+GEN=8 LIMIT=2 DOCS="$WORK/abl" bash "$SRC/scripts/experiments/ablations.sh" "$WORK/revq/pre_diffusion/final" \
+  "$WORK/revq/qa_pairs.jsonl" "$WORK/abl" >"$WORK/abl.log" 2>&1 || fail "ablations.sh: $(tail -5 "$WORK/abl.log")"
+[ -s "$WORK/abl/ablations.png" ] || fail "ablations.sh wrote no plot"
+[ "$(grep -c '^| ' "$WORK/abl/ablations.md" 2>/dev/null)" = 30 ] || fail "ablations.md: expected a header and 29 configurations"
+grep -q "Pareto front" "$WORK/abl/ablations.md" 2>/dev/null || fail "ablations.md: no Pareto front"
+
 # Scaling: two sizes, both families, the couplet task from the generated poems.
 OUT="$WORK/sc" DOCS="$WORK/sc" SIZES="s m" STEPS=4 EVAL_WINDOWS=2 MC_ITEMS=3 MC_NUM=2 POETRY="$WORK/corpus.txt" \
   STRIDE=1 HELDOUT_EVERY=10 bash "$SRC/scripts/experiments/scaling.sh" data train eval plot >"$WORK/sc.log" 2>&1 ||
