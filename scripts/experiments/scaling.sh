@@ -42,13 +42,14 @@ mkdir -p "$OUT"
 cd "$OUT"
 
 # size_shape SIZE: "d_model n_layers n_heads mlp_hidden" (head dimension 32 or 64; mlp ~2.75 d).
-# Non-embedding parameters: s 0.33M, m 1.55M, l 4.82M (the shipped model's shape).
+# Non-embedding parameters: xs 0.10M, s 0.33M, m 1.55M, l 4.82M (the shipped model's shape).
 size_shape() {
   case $1 in
+    xs) echo "64 2 2 176" ;;
     s) echo "96 3 3 256" ;;
     m) echo "160 5 5 432" ;;
     l) echo "256 6 4 704" ;;
-    *) echo "scaling.sh: unknown size '$1' (s, m, l)" >&2; exit 2 ;;
+    *) echo "scaling.sh: unknown size '$1' (xs, s, m, l)" >&2; exit 2 ;;
   esac
 }
 
