@@ -197,7 +197,8 @@ void bf16_gemm(Bf16Engine engine, int64_t M, int64_t N, int64_t K, const Operand
   uint32_t* ab = static_cast<uint32_t*>(a_buf.get(size_t(rows * as) * 4));
   uint32_t* pb = static_cast<uint32_t*>(b_buf.get(size_t(panels * panel_words) * 4));
   const int64_t row_tiles = rows / 16;
-  const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), panels * ((M + 11) / 12))));
+  const int64_t tiles = panels * (amx ? amx_row_blocks(M) : dot_row_blocks(M));
+  const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
   std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)
   {
