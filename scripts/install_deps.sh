@@ -17,7 +17,8 @@ pkgs=(build-essential cmake g++ pkg-config git ca-certificates
       libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev
       python3 python3-torch python3-numpy python3-matplotlib opencc
-      libopenblas0-pthread libcpp-httplib-dev libedit-dev chromium fonts-wqy-microhei)
+      libopenblas0-pthread libcpp-httplib-dev libedit-dev chromium fonts-wqy-microhei
+      libopenmpi-dev openmpi-bin)
 # Node.js may come from another source on the machine (its own npm): Debian's npm conflicts with it,
 # so install Debian's only where node/npm are missing.
 command -v node >/dev/null || pkgs+=(nodejs)

@@ -19,6 +19,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/data_source.h"
+#include "train/grad_sum.h"
 #include "train/interrupt.h"
 #include "train/objective.h"
 #include "train/run_dir.h"
@@ -211,8 +212,9 @@ class Session {
       : cfg_(validated(cfg)),
         ro_(ro),
         data_fingerprints_(check_disjoint_data(cfg_.train_data, cfg_.heldout_data)) {
+    if (ro_.collective) check_world(cfg_, *ro_.collective);
     // Only the writing rank owns (creates, locks, cleans) the directory; the others share it.
-    if (ro_.writer) {
+    if (writer()) {
       run_dir_.emplace(cfg_.out);
       prepare_run_dir();
     }
@@ -226,6 +228,7 @@ class Session {
 
  private:
   static TrainConfig validated(TrainConfig cfg);
+  static void check_world(const TrainConfig& cfg, const Collective& c);
   void prepare_run_dir();
   void load_tokenizer();
   bool resume();
@@ -236,7 +239,9 @@ class Session {
   void checkpoint();
   void finish_interrupted();
   void save_final();
-  bool writer() const { return ro_.writer; }
+  bool writer() const { return rank() == 0; }
+  int rank() const { return ro_.collective ? ro_.collective->rank() : 0; }
+  int world() const { return ro_.collective ? ro_.collective->size() : 1; }
 
   TrainConfig cfg_;
   const RunOptions& ro_;
@@ -250,14 +255,25 @@ class Session {
   std::unique_ptr<DataSource> data_;
   std::string metrics_path_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_{nullptr, std::fclose};
-  Weights grads_;
+  std::optional<MicroBatchSum> micro_sum_;
+  Weights* grads_ = nullptr;  // this step's summed gradients (inside micro_sum_)
   Workspace ws_;
   TrainBatch tb_;
   TrainResult res_;
   // This session's counters (a resumed run's rates count only its own steps).
-  double t0_ = 0, interval_loss_ = 0, interval_t_ = 0;
+  double t0_ = 0, interval_loss_ = 0, interval_t_ = 0, interval_comm0_ = 0, interval_wait0_ = 0;
   int64_t interval_steps_ = 0, interval_tokens_ = 0, session_tokens_ = 0, session_steps_ = 0;
 };
+
+void Session::check_world(const TrainConfig& cfg, const Collective& c) {
+  LLADA_CHECK(c.size() >= 1 && c.rank() >= 0 && c.rank() < c.size(), "data parallelism: rank %d of %d",
+              c.rank(), c.size());
+  LLADA_CHECK(cfg.grad_accum % c.size() == 0,
+              "grad_accum %lld is not a multiple of the %d processes: each process computes whole "
+              "micro-batches of the global batch (batch_size x grad_accum), so set grad_accum to a multiple "
+              "of %d (e.g. halve batch_size and double grad_accum)",
+              (long long)cfg.grad_accum, c.size(), c.size());
+}
 
 TrainConfig Session::validated(TrainConfig cfg) {
   cfg.validate();
@@ -332,7 +348,7 @@ void Session::start_fresh() {
 
 bool Session::start() {
   if (cfg_.threads > 0) set_num_threads(cfg_.threads);
-  if (!cfg_.progress) Progress::set_enabled(false);
+  if (!cfg_.progress || !writer()) Progress::set_enabled(false);
   load_tokenizer();
   noise_ = Rng(cfg_.seed ^ kNoiseStream);
   data_ = open_data_source(cfg_, cfg_.train_data, false, cfg_.seed ^ kDataStream);
@@ -346,9 +362,10 @@ bool Session::start() {
   if (!cfg_.init_from.empty() && !ro_.resume) check_fits_in_memory(model_.cfg, cfg_);
   st_.config = cfg_.to_json();
   st_.config["data_fingerprints"] = data_fingerprints_;
+  st_.config["world_size"] = world();
   if (writer()) write_file_atomic((fs::path(cfg_.out) / "config.json").string(), st_.config.dump(2) + "\n");
   data_->check_vocab(model_.cfg.vocab_size);
-  grads_ = Weights::like(model_.w, DType::F32);
+  micro_sum_.emplace(model_.w);
   if (writer()) {
     metrics_.reset(std::fopen(metrics_path_.c_str(), "a"));
     LLADA_CHECK(metrics_ != nullptr, "%s: cannot open for appending", metrics_path_.c_str());
@@ -356,25 +373,34 @@ bool Session::start() {
   return true;
 }
 
-// The step's gradients over its micro-batches (reduced across ranks by the hook), clipped;
-// returns the loss.
+// The step's gradients summed over the global batch's micro-batches (this rank's share, then the
+// ranks' sum; grad_sum.h fixes the order); returns the loss.
 double Session::step_gradients(int64_t step, double lr) {
   const DType products = cfg_.precision == "bf16" ? DType::BF16 : DType::F32;
   const float scale = 1.0f / float(cfg_.grad_accum);
+  const int64_t share = cfg_.grad_accum / world();
   BatchMaker bm{cfg_, model_.cfg, {}, {}};
-  zero_grads(grads_);
-  double loss = 0;
   for (int64_t a = 0; a < cfg_.grad_accum; ++a) {
+    // Every rank draws every micro-batch (cheap beside the model), so the data and noise streams
+    // are the global batch's whatever the world size.
     bm.make(*data_, noise_, tb_, scale, false);
     if (ro_.on_batch) ro_.on_batch(step, tb_);
     interval_tokens_ += tb_.tokens();
     session_tokens_ += tb_.tokens();
     st_.tokens_seen += tb_.tokens();
-    if (tb_.rows.empty()) continue;  // nothing masked (tiny p on a short row): no loss, no gradient
-    loss += model_forward_backward(model_, forward_args(tb_, products), tb_.targets.data(), tb_.weights.data(),
-                                   grads_, ws_);
+    if (a / share != rank()) continue;
+    Weights& leaf = micro_sum_->begin_leaf();
+    double loss = 0;  // nothing masked (tiny p on a short row): no loss, a zero gradient
+    if (!tb_.rows.empty())
+      loss = model_forward_backward(model_, forward_args(tb_, products), tb_.targets.data(), tb_.weights.data(),
+                                    leaf, ws_);
+    micro_sum_->end_leaf(loss);
   }
-  if (ro_.reduce_gradients) ro_.reduce_gradients(grads_, loss);
+  double loss = 0;
+  FlatWeights& sum = micro_sum_->finish(&loss);
+  if (world() > 1) ro_.collective->sum(sum.data, sum.n, &loss);
+  grads_ = &sum.w;
+  if (ro_.on_gradients) ro_.on_gradients(*grads_, loss);
   LLADA_CHECK(std::isfinite(loss), "training diverged: loss is %g at step %lld (lr %g)", loss,
               (long long)step + 1, lr);
   return loss;
@@ -394,7 +420,15 @@ void Session::log_step(double loss, double lr, double gnorm) {
                  {"grad_norm", gnorm},
                  {"tokens", st_.tokens_seen},
                  {"tok_per_s", double(interval_tokens_) / std::max(1e-9, now - interval_t_)},
-                 {"elapsed_s", st_.elapsed_s + (now - t0_)}};
+                 {"elapsed_s", st_.elapsed_s + (now - t0_)},
+                 {"world_size", world()}};
+    if (world() > 1) {
+      const double comm = ro_.collective->seconds_in_sum(), wait = ro_.collective->seconds_waiting();
+      line["comm_s"] = comm - interval_comm0_;
+      line["wait_s"] = wait - interval_wait0_;
+      interval_comm0_ = comm;
+      interval_wait0_ = wait;
+    }
     std::fprintf(metrics_.get(), "%s\n", line.dump().c_str());
     std::fflush(metrics_.get());
   }
@@ -413,7 +447,7 @@ void Session::log_step(double loss, double lr, double gnorm) {
 }
 
 void Session::maybe_evaluate(bool last) {
-  if (cfg_.heldout_data.empty() || cfg_.eval_batches <= 0) return;
+  if (!writer() || cfg_.heldout_data.empty() || cfg_.eval_batches <= 0) return;
   if (!((cfg_.eval_every > 0 && st_.step % cfg_.eval_every == 0) || last)) return;
   res_.last_eval_loss = evaluate(model_, cfg_, ws_);
   if (metrics_) {
@@ -462,10 +496,10 @@ void Session::train() {
     const double lr = cfg_.schedule.lr(step);
     if (ro_.on_lr) ro_.on_lr(step, lr);
     const double loss = step_gradients(step, lr);
-    const double gnorm = clip_grad_norm(grads_, cfg_.grad_clip);
+    const double gnorm = clip_grad_norm(*grads_, cfg_.grad_clip);
     LLADA_CHECK(std::isfinite(gnorm), "training diverged: gradient norm is %g at step %lld", gnorm,
                 (long long)step + 1);
-    opt_.step(model_.w, grads_, lr);
+    opt_.step(model_.w, *grads_, lr);
     st_.step = step + 1;
     ++session_steps_;
     if (ro_.on_step) ro_.on_step(st_.step, loss);
@@ -475,12 +509,14 @@ void Session::train() {
     log_step(loss, lr, gnorm);
     const bool last = st_.step == cfg_.steps;
     maybe_evaluate(last);
-    const bool stop = interrupt.requested() && !last;
+    bool stop = interrupt.requested() && !last;
+    if (world() > 1 && !last) stop = ro_.collective->any(stop);  // every rank stops at the same step
     if ((cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) || last || stop) checkpoint();
     if (stop) {
       bar.finish(strformat("interrupted at step %lld", (long long)st_.step));
-      std::fprintf(stderr, "stopped by signal %d at step %lld: checkpoint written; continue with --resume\n",
-                   interrupt.signal(), (long long)st_.step);
+      if (writer())
+        std::fprintf(stderr, "stopped by signal %d at step %lld: checkpoint written; continue with --resume\n",
+                     interrupt.signal(), (long long)st_.step);
       res_.interrupted = true;
       res_.steps_done = st_.step;
       res_.seconds = now_seconds() - t0_;

@@ -3,8 +3,9 @@
 // run continues bit-identically (same thread count: the kernels' reductions are static).
 //
 // Run directory (cfg.out):
-//   metrics.jsonl       {"step","loss","lr","grad_norm","tokens","tok_per_s","elapsed_s"} per log
-//                       interval and {"step","eval_loss"} per evaluation
+//   metrics.jsonl       {"step","loss","lr","grad_norm","tokens","tok_per_s","elapsed_s","world_size"}
+//                       per log interval (and, when world_size > 1, "comm_s": the interval's seconds
+//                       exchanging gradients, "wait_s": its seconds waiting for the slowest rank) and {"step","eval_loss"} per evaluation
 //   step-N/, latest     checkpoints (checkpoint.h)
 //   final/              the trained model (cfg.save_dtype) with its tokenizer
 //   config.json         the resolved training configuration, with the data files' fingerprints
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "model/weights.h"
+#include "train/collective.h"
 #include "train/train_config.h"
 
 namespace llada::train {
@@ -46,11 +48,15 @@ struct RunOptions {
   // reference to follow the same trajectory.
   std::function<void(int64_t, const TrainBatch&)> on_batch;
   std::function<void(int64_t, double)> on_lr;
-  // Data parallelism: called with each step's summed gradients and loss before clipping (an
-  // all-reduce across ranks); empty = this process alone.
-  std::function<void(Weights& grads, double& loss)> reduce_gradients;
-  // Whether this process writes the run directory (metrics, checkpoints, final/): rank 0 only.
-  bool writer = true;
+  // Data parallelism: the ranks of the run (collective.h); null = this process alone. Every rank
+  // draws every micro-batch of the global batch (batch_size x grad_accum: the data and noise
+  // streams are defined per global sample, so a run resumes on any number of ranks) and computes
+  // the gradient of its own contiguous grad_accum / size() of them; rank 0 alone writes the run
+  // directory, the metrics and the progress.
+  Collective* collective = nullptr;
+  // Called with each step's summed gradients and loss before clipping (after the ranks' sum); may
+  // be empty.
+  std::function<void(Weights& grads, double& loss)> on_gradients;
 };
 
 TrainResult run_training(const TrainConfig& cfg, const RunOptions& opt = {});

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -13,6 +15,8 @@
 #include "train/sft_data.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
+#include "common/error_of.h"
+#include "thread_collective.h"
 #include "train_test_util.h"
 
 using namespace llada;
@@ -142,11 +146,10 @@ TEST(Trainer, ResumeRefusesAChangedTrajectory) {
   }
 }
 
-// The data-parallel hooks: reduce_gradients sees every step's summed gradients and loss before
-// clipping (an identity hook leaves the run bit-identical; a hook that zeroes them leaves the
-// norms, which take no weight decay, exactly at their initial ones), and a non-writing rank
-// trains without touching the run directory.
-TEST(Trainer, GradientReductionHookAndNonWritingRank) {
+// The gradient hook sees every step's summed gradients and loss before clipping (an identity hook
+// leaves the run bit-identical; a hook that zeroes them leaves the norms, which take no weight
+// decay, exactly at their initial ones).
+TEST(Trainer, GradientHook) {
   TempDir a("hooks");
   make_data(a);
   const TrainResult plain = run_training(tiny_config(a, 4));
@@ -156,7 +159,7 @@ TEST(Trainer, GradientReductionHookAndNonWritingRank) {
   make_data(b);
   RunOptions identity;
   int calls = 0;
-  identity.reduce_gradients = [&](Weights& g, double& loss) {
+  identity.on_gradients = [&](Weights& g, double& loss) {
     ++calls;
     EXPECT_GT(loss, 0.0);
     EXPECT_FALSE(g.layers.empty());
@@ -168,26 +171,93 @@ TEST(Trainer, GradientReductionHookAndNonWritingRank) {
   TempDir c("hooks_zero");
   make_data(c);
   RunOptions zero;
-  zero.reduce_gradients = [](Weights& g, double&) { zero_grads(g); };
+  zero.on_gradients = [](Weights& g, double&) { zero_grads(g); };
   const TrainResult z = run_training(tiny_config(c, 4), zero);
   const Model m = Model::load(z.final_dir);
   m.w.for_each([&](const WeightInfo& info, const Tensor& t) {
     if (!info.is_norm()) return;
     for (int64_t i = 0; i < t.numel(); ++i) ASSERT_EQ(t.f32()[i], 1.0f) << t.name;
   });
+}
 
-  // A non-writing rank shares the directory rank 0 holds locked (here: this test's lock).
-  TempDir d("hooks_reader");
-  make_data(d);
-  RunDirectory held(d.str("run"));
-  RunOptions reader;
-  reader.writer = false;
-  const TrainResult r = run_training(tiny_config(d, 4), reader);
-  EXPECT_EQ(r.steps_done, 4);
-  EXPECT_TRUE(r.final_dir.empty());
-  EXPECT_FALSE(fs::exists(d.str("run/metrics.jsonl")));
-  EXPECT_FALSE(fs::exists(d.str("run/final")));
-  EXPECT_FALSE(fs::exists(d.str("run/latest")));
+// Runs one training on `world` ranks (threads of this process with the butterfly sum); returns
+// rank 0's result and checks that the other ranks trained the same steps without writing.
+TrainResult run_on_ranks(const TrainConfig& c, int world, int64_t stop_after = -1, bool resume = false) {
+  ThreadWorld w(world);
+  std::vector<TrainResult> results(static_cast<size_t>(world));
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<std::thread> threads;
+  std::vector<ThreadWorld::Rank> ranks;
+  for (int r = 0; r < world; ++r) ranks.push_back(w.rank(r));
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      RunOptions o;
+      o.collective = &ranks[size_t(r)];
+      o.stop_after = stop_after;
+      o.resume = resume;
+      try {
+        results[size_t(r)] = run_training(c, o);
+      } catch (const std::exception& e) {
+        errors[size_t(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < world; ++r) {
+    EXPECT_EQ(errors[size_t(r)], "") << "rank " << r;
+    EXPECT_EQ(results[size_t(r)].steps_done, results[0].steps_done) << "rank " << r;
+    if (r > 0) {
+      EXPECT_TRUE(results[size_t(r)].final_dir.empty()) << "rank " << r << " wrote final/";
+    }
+  }
+  return results[0];
+}
+
+// Data parallelism changes nothing: 1, 2 and 4 ranks over the same global batch (4 micro-batches
+// per step) give bit-identical weights, because each rank forms whole micro-batch gradients and the
+// sums follow one fixed pairwise tree (grad_sum.h). A run killed on 2 ranks resumes on 1 process and
+// ends where the uninterrupted single-process run ends.
+TEST(Trainer, DataParallelRanksGiveTheSingleProcessWeights) {
+  auto config = [](const TempDir& d) {
+    TrainConfig c = tiny_config(d, 8);
+    c.batch_size = 4;
+    c.grad_accum = 4;
+    return c;
+  };
+  TempDir one("dp_one");
+  make_data(one);
+  const TrainResult single = run_training(config(one));
+  const std::string want = weights_bytes(single.final_dir);
+  for (int world : {2, 4}) {
+    TempDir d("dp_world" + std::to_string(world));
+    make_data(d);
+    const TrainResult r = run_on_ranks(config(d), world);
+    ASSERT_FALSE(r.final_dir.empty());
+    EXPECT_EQ(weights_bytes(r.final_dir), want) << world << " ranks";
+    const std::string metrics = read_file(d.str("run/metrics.jsonl"));
+    EXPECT_NE(metrics.find("\"world_size\":" + std::to_string(world)), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("\"comm_s\""), std::string::npos);
+  }
+  TempDir k("dp_resume");
+  make_data(k);
+  run_on_ranks(config(k), 2, /*stop_after=*/6);  // killed after step 6: the checkpoint of step 4 remains
+  RunOptions resume;
+  resume.resume = true;
+  const TrainResult resumed = run_training(config(k), resume);
+  EXPECT_EQ(resumed.steps_done, 8);
+  EXPECT_EQ(weights_bytes(resumed.final_dir), want);
+}
+
+TEST(Trainer, DataParallelNeedsWholeMicroBatchesPerRank) {
+  TempDir a("dp_uneven");
+  make_data(a);
+  ThreadWorld w(4);
+  ThreadWorld::Rank r = w.rank(0);
+  RunOptions o;
+  o.collective = &r;
+  EXPECT_NE(test_util::error_of([&] { run_training(tiny_config(a, 2), o); })
+                .find("grad_accum 2 is not a multiple of the 4 processes"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(a.str("run")));
 }
 
 TEST(Trainer, DiffusionPretrainingLowersTheHeldOutLoss) {

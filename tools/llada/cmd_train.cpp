@@ -1,12 +1,19 @@
 // llada train: masked-diffusion pre-training, SFT or the autoregressive baseline from a JSON
 // configuration (src/train/train_config.h documents every field); flags override fields.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "command.h"
 #include "core/error.h"
+#include "core/sys.h"
 #include "train/trainer.h"
+#ifdef LLADA_HAVE_MPI
+#include "dist/mpi_world.h"
+#endif
 
 namespace {
 
@@ -81,7 +88,31 @@ llada::cli::Registration reg(
         RunOptions ro;
         ro.resume = f->resume;
         ro.force = f->force;
+#ifdef LLADA_HAVE_MPI
+        // Under mpirun: one rank of a data-parallel run. Unless --threads / "threads" says
+        // otherwise, a rank uses the cores the launcher bound it to, or its share of the machine's.
+        const auto world = dist::MpiWorld::from_launcher();
+        if (world) {
+          ro.collective = world.get();
+          const int cores = int(std::thread::hardware_concurrency()), mine = num_threads();
+          if (c.threads <= 0) c.threads = mine < cores ? mine : std::max(1, cores / world->local_size());
+        }
+        TrainResult r;
+        try {
+          r = run_training(c, ro);
+        } catch (const std::exception& e) {
+          if (!world || world->size() == 1) throw;
+          // Every rank waits for the others at each step: end the whole job, not this rank alone.
+          std::fprintf(stderr, "error (rank %d of %d): %s\n", world->rank(), world->size(), e.what());
+          world->abort(1);
+        }
+        if (world && world->rank() != 0) return r.interrupted ? 130 : 0;  // rank 0 reports
+#else
+        LLADA_CHECK(std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr && std::getenv("PMI_SIZE") == nullptr,
+                    "this llada was built without MPI, so every process started by mpirun would train alone: "
+                    "install libopenmpi-dev and rebuild (scripts/install_deps.sh) for data-parallel training");
         TrainResult r = run_training(c, ro);
+#endif
         if (r.nothing_to_do) return 0;
         if (r.interrupted) {
           std::printf("interrupted after %lld steps: checkpoint in %s (continue with --resume)\n",
