@@ -9,6 +9,11 @@
 #   keep      copy each pre-training run's newest checkpoint (with its config and metrics) to
 #             experiments/checkpoints/reversal/ for committing; `pretrain` restores from there when
 #             OUT has no run yet, so a later session (a fresh machine) resumes the run exactly
+#   extend    more pre-training on the same mix: ext_FAMILY starts from pre_FAMILY/final (or KEEP's
+#             copy) and trains EXTEND_STEPS more at the constant rate (a checkpoint every CKPT steps,
+#             all kept), then decays over its last 10%; resumes like pretrain
+#   probe     line_probe.py on pre_FAMILY/final and every ext_FAMILY checkpoint: the adjacent line of a
+#             test pair in the poem's own layout, both directions (probe.jsonl, one row per model)
 #   sft       both pre-trained models fine-tuned on the question format with the non-famous poems'
 #             SFT set (SFT_DATA), same steps, batch and learning rate for both
 #   eval      the paper's protocol on the famous-pair test (TEST_PAIRS pairs, both directions,
@@ -21,6 +26,7 @@
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
 #        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files),
+#        EXTEND_STEPS (10000), FROM (pre; ext: sft and eval use the extended models, sft_ext_*),
 #        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
 #        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
@@ -46,6 +52,10 @@ SFT_STEPS=${SFT_STEPS:-3000}
 SFT_LR=${SFT_LR:-5e-4}
 SFT_BATCH=${SFT_BATCH:-64}
 TEST_PAIRS=${TEST_PAIRS:-500}
+EXTEND_STEPS=${EXTEND_STEPS:-10000}
+FROM=${FROM:-pre}
+SFT_NAME=sft
+[[ $FROM == pre ]] || SFT_NAME=sft_$FROM
 GEN=${GEN:-16}
 FAMOUS=${FAMOUS:-$ROOT/data/pretrain/famous.txt}
 POETRY=${POETRY:-$ROOT/data/pretrain/poetry.txt}
@@ -78,18 +88,19 @@ stage_data() {
 
 # pretrain_config OBJECTIVE LR: the run's configuration (out: pre_OBJECTIVE).
 pretrain_config() {
+  local init=${3:-init_$1} out=${4:-pre_$1} STEPS=${5:-$STEPS} keep=${6:-3}
   local warm=$(( STEPS / 8 < 1 ? 1 : (STEPS / 8 > 200 ? 200 : STEPS / 8) ))
   local log=$(( STEPS / 100 > 0 ? (STEPS / 100 < 50 ? STEPS / 100 : 50) : 1 ))
   local ev=$(( CKPT / 2 > 0 ? CKPT / 2 : 1 ))
   cat <<JSON
-{"model": {"init_from": "init_$1"}, "objective": "$1",
+{"model": {"init_from": "$init"}, "objective": "$1",
  "data": {"train": ["shards/train.tok"], "heldout": ["shards_heldout/train.tok"], "window": "random"},
  "seq_len": $SEQ, "batch_size": $BATCH, "grad_accum": 1, "steps": $STEPS, "precision": "$PRECISION",
  "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
  "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
  "schedule": {"kind": "wsd", "lr": $2, "warmup_steps": $warm, "drop_frac": 0.9, "decay_frac": 0.9,
               "drop_lr": $2},
- "seed": 1, "threads": 2, "out": "pre_$1", "checkpoint_every": $CKPT, "keep_checkpoints": 3,
+ "seed": 1, "threads": 2, "out": "$out", "checkpoint_every": $CKPT, "keep_checkpoints": $keep,
  "save_dtype": "f32", "eval_every": $ev, "eval_batches": 8, "log_every": $log}
 JSON
 }
@@ -123,24 +134,53 @@ stage_pretrain() {
   done
 }
 
+stage_extend() {
+  local fam lr init
+  for fam in $FAMILIES; do
+    init=pre_$fam/final
+    [[ -d $init ]] || init=$KEEP/pre_$fam/final
+    [[ -d $init ]] || { echo "reversal.sh: pre_$fam/final missing here and in $KEEP (run pretrain)" >&2; exit 1; }
+    lr=$LR_DIFF
+    [[ $fam == ar ]] && lr=$LR_AR
+    pretrain_config "$fam" "$lr" "$init" "ext_$fam" "$EXTEND_STEPS" 1000 > "ext_$fam.json"
+    if [[ -f "ext_$fam/latest" ]]; then "$LLADA" train --config "ext_$fam.json" --resume --no-progress
+    else "$LLADA" train --config "ext_$fam.json" --no-progress; fi
+  done
+}
+
+stage_probe() {
+  local models=() fam d
+  for fam in $FAMILIES; do
+    d=pre_$fam/final
+    [[ -f $d/model.safetensors ]] || d=$KEEP/pre_$fam/final
+    [[ -f $d/model.safetensors ]] && models+=(--model "$d")
+    for d in $(ls -d ext_$fam/step-* 2>/dev/null | sort -t- -k2 -n) ext_$fam/final; do
+      [[ -f $d/model.safetensors ]] && models+=(--model "$d")
+    done
+  done
+  (( ${#models[@]} )) || { echo "reversal.sh: no model to probe" >&2; exit 1; }
+  "$PY" "$ROOT/scripts/experiments/line_probe.py" "${models[@]}" --pairs test_pairs.jsonl \
+    --famous "$FAMOUS" --json probe.json | tee probe.txt
+}
+
 stage_sft() {
   [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len 64 "$SFT_DATA"; }
   local fam held='"sft/heldout.sft"'
   [[ -f sft/heldout.sft ]] || held='[]'  # a tiny SFT file may hold out nothing
   for fam in $FAMILIES; do
-    [[ -d pre_$fam/final ]] || { echo "reversal.sh: pre_$fam/final missing (run the pretrain stage)" >&2; exit 1; }
-    cat > "sft_$fam.json" <<JSON
-{"model": {"init_from": "pre_$fam/final"}, "objective": "sft",
+    [[ -d ${FROM}_$fam/final ]] || { echo "reversal.sh: ${FROM}_$fam/final missing (run the pretrain or extend stage)" >&2; exit 1; }
+    cat > "${SFT_NAME}_$fam.json" <<JSON
+{"model": {"init_from": "${FROM}_$fam/final"}, "objective": "sft",
  "data": {"train": "sft/train.sft", "heldout": $held}, "sft": {"pad": "batch"},
  "seq_len": 64, "batch_size": $SFT_BATCH, "grad_accum": 1, "steps": $SFT_STEPS, "precision": "$PRECISION",
  "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
  "schedule": {"kind": "cosine", "lr": $SFT_LR, "warmup_steps": $(( SFT_STEPS / 20 > 0 ? SFT_STEPS / 20 : 1 )), "min_lr": 0},
- "seed": 2, "threads": 2, "out": "sft_$fam", "checkpoint_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
+ "seed": 2, "threads": 2, "out": "${SFT_NAME}_$fam", "checkpoint_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
  "keep_checkpoints": 1, "save_dtype": "bf16", "eval_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
  "eval_batches": 8, "log_every": 50}
 JSON
-    if [[ -f "sft_$fam/latest" ]]; then "$LLADA" train --config "sft_$fam.json" --resume --no-progress
-    else "$LLADA" train --config "sft_$fam.json" --no-progress; fi
+    if [[ -f "${SFT_NAME}_$fam/latest" ]]; then "$LLADA" train --config "${SFT_NAME}_$fam.json" --resume --no-progress
+    else "$LLADA" train --config "${SFT_NAME}_$fam.json" --no-progress; fi
   done
 }
 
@@ -160,8 +200,10 @@ PYEOF
   for fam in $FAMILIES; do
     local sampler=(--steps "$GEN" --block-length "$GEN")  # the AR model decodes left to right
     [[ $fam == ar ]] && sampler=()
-    "$LLADA" eval --model "sft_$fam/final" --task test_pairs.jsonl --chat --gen-length "$GEN" \
-      "${sampler[@]}" --batch-size 8 --threads 2 --report "eval_$fam.json" | tee "eval_$fam.txt"
+    local tag=$fam
+    [[ $FROM == pre ]] || tag=${FROM}_$fam
+    "$LLADA" eval --model "${SFT_NAME}_$fam/final" --task test_pairs.jsonl --chat --gen-length "$GEN" \
+      "${sampler[@]}" --batch-size 8 --threads 2 --report "eval_$tag.json" | tee "eval_$tag.txt"
   done
 }
 
@@ -172,6 +214,8 @@ for stage in "$@"; do
     keep) stage_keep ;;
     sft) stage_sft ;;
     eval) stage_eval ;;
-    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, keep, sft, eval)" >&2; exit 2 ;;
+    extend) stage_extend ;;
+    probe) stage_probe ;;
+    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, keep, extend, probe, sft, eval)" >&2; exit 2 ;;
   esac
 done
