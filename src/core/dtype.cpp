@@ -11,7 +11,7 @@ size_t dtype_size(DType t) {
     case DType::F32: case DType::I32: return 4;
     case DType::BF16: case DType::F16: return 2;
     case DType::I64: return 8;
-    case DType::U8: return 1;
+    case DType::U8: case DType::I8: return 1;
   }
   return 0;
 }
@@ -24,6 +24,7 @@ const char* dtype_name(DType t) {
     case DType::I32: return "I32";
     case DType::I64: return "I64";
     case DType::U8: return "U8";
+    case DType::I8: return "I8";
   }
   return "?";
 }
@@ -31,7 +32,8 @@ const char* dtype_name(DType t) {
 bool dtype_from_name(const std::string& s, DType* out) {
   static const std::pair<const char*, DType> table[] = {
       {"F32", DType::F32}, {"BF16", DType::BF16}, {"F16", DType::F16},
-      {"I32", DType::I32}, {"I64", DType::I64},   {"U8", DType::U8}};
+      {"I32", DType::I32}, {"I64", DType::I64},   {"U8", DType::U8},
+      {"I8", DType::I8}};
   for (auto& [name, t] : table)
     if (s == name) { *out = t; return true; }
   return false;

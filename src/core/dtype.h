@@ -1,4 +1,5 @@
-// Storage dtypes and conversions. Compute is f32; weights may be stored f32, bf16 or f16.
+// Storage dtypes and conversions. Compute is f32; weights may be stored f32, bf16, f16, or int8
+// with per-row scales (quantized inference weights, model/quantize.h).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -6,7 +7,7 @@
 
 namespace llada {
 
-enum class DType : uint8_t { F32, BF16, F16, I32, I64, U8 };
+enum class DType : uint8_t { F32, BF16, F16, I32, I64, U8, I8 };  // I8: quantized weights
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);          // safetensors spelling: "F32", "BF16", ...

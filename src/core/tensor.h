@@ -17,6 +17,8 @@ struct Tensor {
   DType dtype = DType::F32;
   void* data = nullptr;
   std::shared_ptr<void> keepalive;  // owns `data` (aligned buffer) or the mapping it points into
+  // I8 matrices only: the F32 dequantisation scale of each row (output channel), [rows].
+  std::shared_ptr<const Tensor> row_scales;
 
   int64_t numel() const;
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }

@@ -1,5 +1,5 @@
 // Products with a weight matrix packed once: y[M,N] = beta*y + x[M,K] · Wᵀ, W stored [N, K]
-// (the Hugging Face [out, in] layout).
+// (the Hugging Face [out, in] layout). W is f32, bf16 or int8 with per-row scales.
 //
 // Why: inference multiplies the same weights thousands of times by a small activation matrix
 // (M = 16..512 rows). For such shapes a general GEMM spends much of its time re-packing W and,
@@ -40,6 +40,10 @@ class PackedMatrix {
   // W: N rows of K elements, row stride ld, F32 or BF16. The original must outlive the packed
   // copy only when the fallback is in use (no AVX-512); packing copies everything otherwise.
   static PackedMatrix pack(const void* W, DType dtype, int64_t N, int64_t K, int64_t ld);
+  // int8 weights with one F32 scale per row (output channel), model/quantize.h's scheme. The
+  // activations are quantized per row at run time (kernels/cpu/packed_gemm_i8.cpp): AVX-512 VNNI
+  // where the CPU has it, the same arithmetic in scalar code elsewhere. Everything is copied.
+  static PackedMatrix pack_int8(const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
 
   bool empty() const { return N_ == 0; }
   int64_t rows() const { return N_; }  // N (outputs)
@@ -48,6 +52,7 @@ class PackedMatrix {
   size_t bytes() const { return bytes_; }  // memory held by the packed copy (0 in fallback)
   bool is_fallback() const { return buf_ == nullptr; }
   bool uses_amx() const { return amx_; }  // bf16 panels multiplied by AMX tiles
+  const void* packed_data() const { return buf_.get(); }  // the kernels' layout (null in fallback)
 
  private:
   friend void gemm_packed_multi(int64_t, const float*, int64_t, const PackedProduct*, int);

@@ -179,6 +179,19 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   c.pad_token_id = opt_int(j, "pad_token_id", c.eos_token_id, src);
   c.bos_token_id = opt_int(j, "bos_token_id", -1, src);
   c.eot_token_id = opt_int(j, "eot_token_id", -1, src);
+  if (present(j, "quantization_config")) {
+    const json& q = j["quantization_config"];
+    LLADA_CHECK(q.is_object(), "%s: field 'quantization_config' must be an object", src.c_str());
+    const std::string method = q.contains("quant_method") && q["quant_method"].is_string()
+                                   ? q["quant_method"].get<std::string>() : "";
+    LLADA_CHECK(method == "llada", "%s: field 'quantization_config.quant_method' is '%s': only 'llada' "
+                "(written by `llada quantize`) is supported", src.c_str(), method.c_str());
+    const std::string wd = q.contains("weight_dtype") && q["weight_dtype"].is_string()
+                               ? q["weight_dtype"].get<std::string>() : "";
+    LLADA_CHECK(wd == "int8", "%s: field 'quantization_config.weight_dtype' is '%s': the supported scheme is "
+                "'int8' (per output channel scales)", src.c_str(), wd.c_str());
+    c.quantization = wd;
+  }
   c.validate(src);
   return c;
 }
@@ -305,6 +318,9 @@ json ModelConfig::to_json() const {
   if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
   if (eot_token_id >= 0) j["eot_token_id"] = eot_token_id;
   if (causal) j["causal"] = true;
+  if (!quantization.empty())
+    j["quantization_config"] = {{"quant_method", "llada"}, {"weight_dtype", quantization},
+                                {"scales", "per_output_channel"}};
   return j;
 }
 

@@ -27,6 +27,10 @@ struct ModelConfig {
   int64_t bos_token_id = -1;     // optional (-1: none)
   int64_t eot_token_id = -1;     // optional: end-of-turn, from tokenizer files when absent here
   bool causal = false;           // true only for the autoregressive baseline (our extension key)
+  // Quantized inference weights (model/quantize.h): "" for float weights, "int8" for int8 matrices
+  // with one F32 scale per output channel. From "quantization_config": {"quant_method": "llada",
+  // "weight_dtype": "int8"}.
+  std::string quantization;
 
   int64_t head_dim() const { return d_model / n_heads; }
   int64_t kv_dim() const { return n_kv_heads * head_dim(); }

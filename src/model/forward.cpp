@@ -100,6 +100,9 @@ void validate_args(const Model& m, const ForwardArgs& a) {
               (long long)a.T);
   LLADA_CHECK(a.ids != nullptr, "model forward: no input ids");
   LLADA_CHECK(a.pos0 >= 0, "model forward: negative start position %lld", (long long)a.pos0);
+  LLADA_CHECK(c.quantization.empty() || m.packed,
+              "model forward: %s weights run only packed (call Model::pack_for_inference first)",
+              c.quantization.c_str());
   const int64_t N = a.B * a.T;
   for (int64_t i = 0; i < N; ++i)
     LLADA_CHECK(a.ids[i] >= 0 && a.ids[i] < c.embedding_size,

@@ -36,7 +36,10 @@ void Model::pack_for_inference() {
   // Tensor by tensor, releasing each original as soon as it is packed, so the peak is the packed
   // copy plus one matrix rather than two copies of the model.
   auto pack = [](const Tensor& W) {
-    auto p = kernels::PackedMatrix::pack(W.data, W.dtype, W.shape[0], W.shape[1], W.shape[1]);
+    auto p = W.dtype == DType::I8
+                 ? kernels::PackedMatrix::pack_int8(static_cast<const int8_t*>(W.data), W.row_scales->f32(),
+                                                    W.shape[0], W.shape[1], W.shape[1])
+                 : kernels::PackedMatrix::pack(W.data, W.dtype, W.shape[0], W.shape[1], W.shape[1]);
     if (!p.is_fallback()) release_pages(W.data, W.nbytes());
     return p;
   };

@@ -122,7 +122,7 @@ Parsed parse_buffer(const uint8_t* data, size_t size, const std::string& name) {
     LLADA_CHECK(
         dtype_from_name(dt, &e.dtype),
         "%s: tensor '%s': unknown or unsupported dtype '%s' (supported: F32, BF16, F16, I32, "
-        "I64, U8)",
+        "I64, U8, I8)",
         f, t, dt.c_str());
 
     LLADA_CHECK(v.contains("shape") && v["shape"].is_array(),

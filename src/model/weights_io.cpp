@@ -8,6 +8,7 @@
 #include "model/weights_io.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
 
@@ -108,6 +110,38 @@ WeightFiles find_weight_files(const std::string& dir) {
   return wf;
 }
 
+namespace {
+
+// An int8 matrix of a quantized model with its scales (model/quantize.h); the matrix stays a view
+// of the mapping, the scales are copied.
+Tensor quantized_tensor(const Tensor& src, const char* path,
+                        const std::map<std::string, std::pair<Tensor, std::string>>& found,
+                        std::set<std::string>* used) {
+  LLADA_CHECK(src.dtype == DType::I8,
+              "%s: tensor '%s' has dtype %s, but config.json's quantization_config says int8 (I8)", path,
+              src.name.c_str(), dtype_name(src.dtype));
+  const std::string sname = scale_name(src.name);
+  auto it = found.find(sname);
+  LLADA_CHECK(it != found.end(), "%s: tensor '%s' (the int8 scales of '%s', F32 [%lld]) is missing", path,
+              sname.c_str(), src.name.c_str(), (long long)src.rows());
+  const Tensor& sc = it->second.first;
+  LLADA_CHECK(sc.dtype == DType::F32 && sc.shape == std::vector<int64_t>{src.rows()},
+              "%s: tensor '%s' is %s %s, expected F32 [%lld] (one scale per row of '%s')",
+              it->second.second.c_str(), sname.c_str(), dtype_name(sc.dtype), sc.shape_str().c_str(),
+              (long long)src.rows(), src.name.c_str());
+  used->insert(sname);
+  Tensor q = src;
+  auto scales = std::make_shared<Tensor>(convert_copy(sc, DType::F32));
+  for (int64_t r = 0; r < scales->numel(); ++r)
+    LLADA_CHECK(std::isfinite(scales->f32()[r]) && scales->f32()[r] >= 0,
+                "%s: tensor '%s' row %lld: scale %g is not a finite non-negative number",
+                it->second.second.c_str(), sname.c_str(), (long long)r, double(scales->f32()[r]));
+  q.row_scales = std::move(scales);
+  return q;
+}
+
+}  // namespace
+
 void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out,
                     const LoadOptions& opt) {
   LLADA_CHECK(fs::is_directory(dir), "%s: model directory not found", dir.c_str());
@@ -116,6 +150,10 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
   LLADA_CHECK(!opt.convert || opt.convert_to == DType::F32 || opt.convert_to == DType::BF16,
               "load options: convert_to must be F32 or BF16, not %s", dtype_name(opt.convert_to));
   const bool copy_all = opt.force_f32 || opt.convert;
+  LLADA_CHECK(cfg.quantization.empty() || !copy_all,
+              "%s: the model holds %s weights (quantization_config in config.json), which serve inference "
+              "only: training and conversion need the float model it was quantized from",
+              dir.c_str(), cfg.quantization.c_str());
 
   // Every tensor of every file, with the file it came from (for error messages).
   std::map<std::string, std::pair<Tensor, std::string>> found;
@@ -155,9 +193,15 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
     LLADA_CHECK(src.shape == spec.shape,
                 "%s: tensor '%s' has shape %s, expected %s from config.json", path,
                 spec.name.c_str(), src.shape_str().c_str(), want.c_str());
-    LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16",
-                path, spec.name.c_str(), dtype_name(src.dtype));
     used.insert(spec.name);
+    if (!cfg.quantization.empty() && is_quantized_role(spec)) {
+      loaded.push_back(quantized_tensor(src, path, found, &used));
+      continue;
+    }
+    LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16%s", path,
+                spec.name.c_str(), dtype_name(src.dtype),
+                src.dtype == DType::I8 ? " (int8 weights need \"quantization_config\" in config.json: write them "
+                                         "with `llada quantize`)" : "");
 
     DType to;
     if (spec.is_norm())

@@ -229,6 +229,10 @@ class LLaDA:
             t.requires_grad_(requires_grad)
             self.w[n] = t
         self.stored_bf16 = {n: dtypes.get(n) == "BF16" for n in self.w}
+        # int8 weights (`llada quantize`): the integer matrix and its per-row scales, for the
+        # emulation of the engine's int8 product in linear().
+        self.int8 = {n: (tensors[n].to(torch.float64), tensors[n + "_scale"].float())
+                     for n in self.w if dtypes.get(n) == "I8"}
 
     @staticmethod
     def load(model_dir, **kw):
@@ -239,8 +243,23 @@ class LLaDA:
         return ("model.transformer.wte.weight" if self.cfg.weight_tying
                 else "model.transformer.ff_out.weight")
 
+    @staticmethod
+    def int8_product(x, wq, ws):
+        """The engine's int8 product (kernels/cpu/packed_gemm_i8.cpp), step for step in float32:
+        each row of x quantized to round-half-even(x * 127 / max|x|) in [-127, 127], the integer
+        dot products (exact here in float64), then float(sum) * (sa * sw)."""
+        x = x.float()
+        amax = x.abs().amax(-1, keepdim=True)
+        inv = torch.where(amax > 0, torch.tensor(127.0) / amax, torch.zeros_like(amax))
+        q = torch.clamp(torch.round(x * inv), -127, 127)
+        sa = amax / torch.tensor(127.0)
+        acc = (q.double() @ wq.t()).float()
+        return acc * (sa * ws[None, :] if x.dim() == 2 else sa * ws)
+
     def linear(self, x, name):
         # y = x W^T with W stored [out, in]; bf16-stored weights see bf16-rounded inputs.
+        if name in self.int8:
+            return self.int8_product(x, *self.int8[name]).to(self.dtype)
         if self.mixed_bf16:
             return bf16_product(x, self.w[name].t())
         if self.bf16_matmul and self.stored_bf16[name]:

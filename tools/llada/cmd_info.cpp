@@ -102,6 +102,9 @@ int run_info(const std::string& dir, bool as_json) {
               id(cfg.mask_token_id).c_str(), id(cfg.eos_token_id).c_str(),
               id(cfg.pad_token_id).c_str(), id(cfg.bos_token_id).c_str(),
               id(cfg.eot_token_id).c_str());
+  if (!cfg.quantization.empty())
+    std::printf("  quantized: %s matrices with one scale per output channel (inference only)\n",
+                cfg.quantization.c_str());
   std::printf("parameters: %s (%s)\n", with_commas(n_params).c_str(),
               n_params >= 1000000000 ? strformat("%.2f B", double(n_params) / 1e9).c_str()
                                      : strformat("%.2f M", double(n_params) / 1e6).c_str());

@@ -291,7 +291,7 @@ bool packed_gemm_native(DType weight_dtype) {
 
 PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K, int64_t ld) {
   LLADA_CHECK(dtype == DType::F32 || dtype == DType::BF16,
-              "packed gemm: weights of dtype %s cannot be packed (F32 or BF16)", dtype_name(dtype));
+              "packed gemm: weights of dtype %s cannot be packed (F32 or BF16; int8: pack_int8)", dtype_name(dtype));
   LLADA_CHECK(N > 0 && K > 0 && ld >= K, "packed gemm: bad weight shape N=%lld K=%lld ld=%lld",
               (long long)N, (long long)K, (long long)ld);
   PackedMatrix p;
@@ -332,6 +332,22 @@ PackedMatrix PackedMatrix::pack(const void* W, DType dtype, int64_t N, int64_t K
   return p;
 }
 
+PackedMatrix PackedMatrix::pack_int8(const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld) {
+  LLADA_CHECK(N > 0 && K > 0 && ld >= K, "packed gemm: bad int8 weight shape N=%lld K=%lld ld=%lld",
+              (long long)N, (long long)K, (long long)ld);
+  LLADA_CHECK(K <= 65536, "packed gemm: int8 weights with K=%lld inputs (at most 65536: the int32 sums must not "
+              "overflow)", (long long)K);
+  PackedMatrix p;
+  p.N_ = N;
+  p.K_ = K;
+  p.dtype_ = DType::I8;
+  p.k_steps_ = (K + 3) / 4;
+  p.bytes_ = cpu::i8_packed_bytes(N, K);
+  p.buf_ = aligned_buffer(p.bytes_);
+  cpu::pack_i8(p.buf_.get(), W, scales, N, K, ld);
+  return p;
+}
+
 void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedMatrix& W, float* C,
                  int64_t ldc, float beta) {
   const PackedProduct one{&W, C, ldc, beta};
@@ -355,6 +371,10 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
                 "gemm_packed: products sharing an input need the same K, dtype and kernel");
   }
   if (M == 0) return;
+  if (W0.dtype_ == DType::I8) {
+    cpu::gemm_i8(M, A, lda, outs, n_outs);
+    return;
+  }
   if (W0.is_fallback()) {
     for (int o = 0; o < n_outs; ++o)
       gemm(M, outs[o].W->N_, W0.K_, Operand{A, DType::F32, lda, false}, outs[o].W->orig_,

@@ -3,7 +3,10 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+
+#include "kernels/packed_matmul.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -98,5 +101,12 @@ struct DotTiles {
 };
 void run_tiles_dot(int64_t t0, int64_t t1, const DotTiles& g, const uint32_t* ab, const void* panels,
                    float* C, float beta);
+
+// int8 weights (packed_gemm_i8.cpp): bytes of the packed copy of an N x K matrix, packing, and the
+// product of one input with up to kMaxPackedOutputs such matrices (activations quantized per row).
+size_t i8_packed_bytes(int64_t N, int64_t K);
+void pack_i8(void* dst, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
+void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
+bool i8_vnni_usable();
 
 }  // namespace llada::kernels::cpu

@@ -1,0 +1,262 @@
+// int8 weights in the packed GEMM (kernels/packed_matmul.h): W8 [N, K] with one F32 scale per
+// output channel, multiplied by activations quantized per row at run time, on the AVX-512 VNNI
+// dot product (vpdpbusd: 4 u8 x s8 products summed into each int32 lane).
+//
+// Per call, each row x of A becomes sa = max|x| / 127 and q = round-half-even(x * (127 / max|x|))
+// in [-127, 127] (a zero row: sa = 0, q = 0), stored as u8 = q + 128 because vpdpbusd wants its
+// first operand unsigned. Then for output column j
+//   C[i, j] = float(sum_k u8[i,k] * w8[j,k] - 128 * sum_k w8[j,k]) * (sa[i] * sw[j])
+// where the column sums are computed once at packing. The integer sum is exact (|sum| <= 255 * 127 *
+// K < 2^31 for K < 66,000), so the result is a function of the inputs alone: the same bits on
+// every thread count and in the PyTorch emulation (tests/reference/llada_torch.py, int8 mode).
+//
+// Layout: P = ceil(N / 32) panels of [K4][32][4] int8 (K4 = ceil(K / 4), zero-padded), then the
+// int32 column sums [P * 32], then the F32 column scales [P * 32]. A CPU without VNNI runs the
+// same arithmetic in scalar code (slow, for portability and tests).
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/cpu/packed_tiles.h"
+#include "kernels/packed_matmul.h"
+
+#if defined(LLADA_PACKED_F32) && defined(__AVX512VNNI__)
+#define LLADA_PACKED_I8 1
+#endif
+
+namespace llada::kernels::cpu {
+namespace {
+
+constexpr int kMR = 12;
+
+struct I8Layout {
+  int64_t panels, K4;
+  size_t weight_bytes() const { return size_t(panels * K4 * kNR * 4); }
+  size_t bytes() const { return weight_bytes() + size_t(panels * kNR) * 8; }
+  const int8_t* weights(const void* p) const { return static_cast<const int8_t*>(p); }
+  const int32_t* colsum(const void* p) const {
+    return reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(p) + weight_bytes());
+  }
+  const float* scales(const void* p) const {
+    return reinterpret_cast<const float*>(colsum(p) + panels * kNR);
+  }
+};
+
+I8Layout layout(int64_t N, int64_t K) { return I8Layout{(N + kNR - 1) / kNR, (K + 3) / 4}; }
+
+bool vnni() {
+#if defined(LLADA_PACKED_I8)
+  static const bool ok = __builtin_cpu_supports("avx512vnni");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
+int64_t block_start(int64_t M, int64_t blocks, int64_t bi) { return M * bi / blocks; }
+
+// Grow-only per-thread scratch for the quantized activations and their scales.
+struct Scratch {
+  void* buf = nullptr;
+  size_t cap = 0;
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(buf);
+      buf = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      LLADA_CHECK(buf != nullptr, "packed int8 gemm: out of memory allocating %zu bytes", bytes);
+      cap = bytes;
+    }
+    return buf;
+  }
+  ~Scratch() { std::free(buf); }
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Row r of A quantized into `as` words of u8 quads (padding holds q = 0, i.e. 128); returns sa.
+float quantize_row(const float* x, int64_t K, uint8_t* out, int64_t as_bytes) {
+  float amax = 0;
+  for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
+  const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+  for (int64_t k = 0; k < K; ++k)
+    out[k] = uint8_t(int(std::clamp(std::nearbyint(x[k] * inv), -127.0f, 127.0f)) + 128);
+  std::memset(out + K, 128, size_t(as_bytes - K));
+  return amax / 127.0f;
+}
+
+void tile_scalar(int mr, int64_t K4, const uint32_t* a, int64_t as, const int8_t* b, const int32_t* cs,
+                 const float* ws, const float* sa, float* C, int64_t ldc, float beta, int nvalid) {
+  for (int i = 0; i < mr; ++i) {
+    const uint8_t* ai = reinterpret_cast<const uint8_t*>(a + i * as);
+    for (int j = 0; j < nvalid; ++j) {
+      int32_t acc = 0;
+      for (int64_t k = 0; k < K4; ++k)
+        for (int e = 0; e < 4; ++e) acc += int32_t(ai[4 * k + e]) * int32_t(b[(k * kNR + j) * 4 + e]);
+      const float r = float(acc - 128 * cs[j]) * (sa[i] * ws[j]);
+      float& c = C[i * ldc + j];
+      c = beta == 0.0f ? r : (beta == 1.0f ? c + r : beta * c + r);
+    }
+  }
+}
+
+#if defined(LLADA_PACKED_I8)
+// GCC 12's headers implement _mm512_slli_epi32 and _mm512_cvtepi32_ps with a deliberately
+// undefined pass-through operand and then warn about it (a false positive, GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <int MR>
+struct MicroI8 {
+  static void run(int64_t K4, const uint32_t* __restrict a, int64_t as, const int8_t* __restrict b,
+                  const int32_t* cs, const float* ws, const float* sa, float* C, int64_t ldc, float beta,
+                  int nvalid, const char* pf, int64_t npf) {
+    __m512i c0[MR], c1[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < K4; ++k) {
+      const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const __m512i ai = _mm512_set1_epi32(int(a[i * as + k]));
+        c0[i] = _mm512_dpbusd_epi32(c0[i], ai, b0);
+        c1[i] = _mm512_dpbusd_epi32(c1[i], ai, b1);
+      }
+      b += 4 * kNR;
+      if ((k & 3) == 3 && npf > 0) {
+        _mm_prefetch(pf, _MM_HINT_T0);
+        pf += 64;
+        --npf;
+      }
+    }
+    const __m512i corr0 = _mm512_slli_epi32(_mm512_loadu_si512(cs), 7),
+                  corr1 = _mm512_slli_epi32(_mm512_loadu_si512(cs + 16), 7);
+    const __m512 ws0 = _mm512_loadu_ps(ws), ws1 = _mm512_loadu_ps(ws + 16);
+    const __mmask16 m0 = tail_mask(nvalid), m1 = tail_mask(std::max(nvalid - 16, 0));
+    for (int i = 0; i < MR; ++i) {
+      const __m512 s = _mm512_set1_ps(sa[i]);
+      const __m512 r0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], corr0)), _mm512_mul_ps(s, ws0));
+      const __m512 r1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], corr1)), _mm512_mul_ps(s, ws1));
+      store_row(C + i * ldc, r0, r1, m0, m1, beta);
+    }
+  }
+};
+
+#pragma GCC diagnostic pop
+
+template <typename... Args>
+void micro_i8(int mr, Args... args) {
+  switch (mr) {
+#define LLADA_CASE(n) \
+  case n:             \
+    return MicroI8<n>::run(args...);
+    LLADA_CASE(1) LLADA_CASE(2) LLADA_CASE(3) LLADA_CASE(4) LLADA_CASE(5) LLADA_CASE(6)
+    LLADA_CASE(7) LLADA_CASE(8) LLADA_CASE(9) LLADA_CASE(10) LLADA_CASE(11) LLADA_CASE(12)
+#undef LLADA_CASE
+  }
+  static_assert(kMR == 12, "micro_i8 lists every tile height up to kMR");
+}
+#endif
+
+// Tiles [t0, t1) (panel-major) of one product.
+void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& L, const void* packed,
+                  const uint32_t* ab, int64_t as, const float* sa, float* C, int64_t ldc, float beta) {
+  const int64_t blocks = row_blocks(M);
+  const size_t panel_bytes = size_t(L.K4 * kNR * 4);
+  for (int64_t ti = t0; ti < t1; ++ti) {
+    const int64_t pi = ti / blocks, bi = ti % blocks;
+    const int64_t r0 = block_start(M, blocks, bi);
+    const int mr = int(block_start(M, blocks, bi + 1) - r0);
+    const int nvalid = int(std::min<int64_t>(kNR, N - pi * kNR));
+    const int8_t* b = L.weights(packed) + pi * panel_bytes;
+    const int32_t* cs = L.colsum(packed) + pi * kNR;
+    const float* ws = L.scales(packed) + pi * kNR;
+    float* c = C + r0 * ldc + pi * kNR;
+#if defined(LLADA_PACKED_I8)
+    if (vnni()) {
+      const int64_t lines = int64_t(panel_bytes / 64);
+      const int64_t l0 = lines * bi / blocks, l1 = lines * (bi + 1) / blocks;
+      const char* pf = reinterpret_cast<const char*>(b) + panel_bytes + l0 * 64;
+      const int64_t npf = (pi + 1) * kNR < N ? l1 - l0 : 0;
+      micro_i8(mr, L.K4, ab + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid, pf, npf);
+      continue;
+    }
+#endif
+    tile_scalar(mr, L.K4, ab + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid);
+  }
+}
+
+}  // namespace
+
+bool i8_vnni_usable() { return vnni(); }
+
+size_t i8_packed_bytes(int64_t N, int64_t K) { return layout(N, K).bytes(); }
+
+void pack_i8(void* dst, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld) {
+  const I8Layout L = layout(N, K);
+  int8_t* w = static_cast<int8_t*>(dst);
+  int32_t* cs = const_cast<int32_t*>(L.colsum(dst));
+  float* ws = const_cast<float*>(L.scales(dst));
+#pragma omp parallel for schedule(static)
+  for (int64_t pi = 0; pi < L.panels; ++pi) {
+    int8_t* panel = w + pi * L.K4 * kNR * 4;
+    for (int j = 0; j < kNR; ++j) {
+      const int64_t n = pi * kNR + j;
+      int32_t sum = 0;
+      for (int64_t k = 0; k < 4 * L.K4; ++k) {
+        const int8_t v = (n < N && k < K) ? W[n * ld + k] : int8_t(0);
+        LLADA_ASSERT(v != -128);
+        panel[((k / 4) * kNR + j) * 4 + (k % 4)] = v;
+        sum += v;
+      }
+      cs[pi * kNR + j] = sum;
+      ws[pi * kNR + j] = n < N ? scales[n] : 0.0f;
+    }
+  }
+}
+
+void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs) {
+  const int64_t K = outs[0].W->cols();
+  const I8Layout L0 = layout(1, K);
+  const int64_t as = (L0.K4 + 15) / 16 * 16 + 16;  // words; a stride off the 4 KB aliasing
+  uint8_t* mem = static_cast<uint8_t*>(scratch().get(size_t(M * as) * 4 + size_t(M) * 4 + 64));
+  uint32_t* ab = reinterpret_cast<uint32_t*>(mem);
+  float* sa = reinterpret_cast<float*>(mem + size_t(M * as) * 4);
+  int64_t first_panel[kMaxPackedOutputs + 1] = {0};
+  for (int o = 0; o < n_outs; ++o) first_panel[o + 1] = first_panel[o] + (outs[o].W->rows() + kNR - 1) / kNR;
+  const int64_t blocks = row_blocks(M), tiles = first_panel[n_outs] * blocks;
+  const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
+  std::atomic<int64_t> next{0};
+#pragma omp parallel num_threads(nthr)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int64_t r = t; r < M; r += nt)
+      sa[r] = quantize_row(A + r * lda, K, reinterpret_cast<uint8_t*>(ab + r * as), as * 4);
+#pragma omp barrier
+    auto run_range = [&](int64_t t0, int64_t t1) {
+      for (int o = 0; o < n_outs; ++o) {
+        const int64_t lo = std::max(t0, first_panel[o] * blocks), hi = std::min(t1, first_panel[o + 1] * blocks);
+        if (lo >= hi) continue;
+        const PackedMatrix& W = *outs[o].W;
+        const int64_t f = first_panel[o] * blocks;
+        run_tiles_i8(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), ab, as, sa, outs[o].C,
+                     outs[o].ldc, outs[o].beta);
+      }
+    };
+    if (nt == 1) {
+      run_range(tiles * t / nt, tiles * (t + 1) / nt);
+    } else {
+      run_guided(tiles, blocks, nt, next, run_range);
+    }
+  }
+}
+
+}  // namespace llada::kernels::cpu

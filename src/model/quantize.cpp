@@ -1,0 +1,100 @@
+#include "model/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "model/safetensors.h"
+
+namespace llada {
+
+bool is_quantized_role(const WeightInfo& info) {
+  return info.role == WeightRole::Projection || info.role == WeightRole::OutProjection ||
+         info.role == WeightRole::Head;
+}
+
+std::string scale_name(const std::string& weight_name) { return weight_name + "_scale"; }
+
+void quantize_rows_int8(const Tensor& W, int8_t* q, float* scales) {
+  LLADA_CHECK(W.dtype == DType::F32 || W.dtype == DType::BF16 || W.dtype == DType::F16,
+              "quantize: tensor %s has dtype %s (expected float weights)", W.name.c_str(), dtype_name(W.dtype));
+  const int64_t rows = W.rows(), cols = W.cols();
+  const size_t es = dtype_size(W.dtype);
+#pragma omp parallel
+  {
+    std::vector<float> row(static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      convert_to_f32(row.data(), static_cast<const uint8_t*>(W.data) + size_t(r * cols) * es, W.dtype, size_t(cols));
+      float amax = 0;
+      for (float v : row) amax = std::max(amax, std::fabs(v));
+      const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+      scales[r] = amax / 127.0f;
+      for (int64_t c = 0; c < cols; ++c)
+        q[r * cols + c] = int8_t(std::clamp(std::nearbyint(row[size_t(c)] * inv), -127.0f, 127.0f));
+    }
+  }
+}
+
+void save_quantized(const std::string& dir, const Model& m, const std::string& scheme, size_t max_shard_bytes) {
+  LLADA_CHECK(scheme == "int8", "quantize: unknown --type '%s' (supported: int8)", scheme.c_str());
+  LLADA_CHECK(m.cfg.quantization.empty(), "quantize: the model is already quantized (%s)",
+              m.cfg.quantization.c_str());
+  ModelConfig cfg = m.cfg;
+  cfg.quantization = scheme;
+  // The stored tensors, each with its own dtype (write_safetensors keeps a tensor's dtype when
+  // the file dtype is not a float type).
+  std::vector<Tensor> out;
+  m.w.for_each([&](const WeightInfo& info, const Tensor& t) {
+    if (is_quantized_role(info)) {
+      Tensor q = Tensor::zeros(t.name, t.shape, DType::I8);
+      Tensor s = Tensor::zeros(scale_name(t.name), {t.rows()}, DType::F32);
+      quantize_rows_int8(t, static_cast<int8_t*>(q.data), s.f32());
+      out.push_back(std::move(q));
+      out.push_back(std::move(s));
+    } else {
+      Tensor c = Tensor::zeros(t.name, t.shape, info.is_norm() ? DType::F32 : DType::BF16);
+      std::vector<float> buf(size_t(t.numel()));
+      convert_to_f32(buf.data(), t.data, t.dtype, buf.size());
+      convert_from_f32(c.data, c.dtype, buf.data(), buf.size());
+      out.push_back(std::move(c));
+    }
+  });
+  make_dirs(dir);
+  // Shards in canonical order; one file when everything fits.
+  std::vector<std::vector<const Tensor*>> shards(1);
+  size_t bytes = 0;
+  for (const Tensor& t : out) {
+    if (!shards.back().empty() && bytes + t.nbytes() > max_shard_bytes) {
+      shards.emplace_back();
+      bytes = 0;
+    }
+    shards.back().push_back(&t);
+    bytes += t.nbytes();
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::remove(fs::path(dir) / "model.safetensors.index.json", ec);
+  if (shards.size() == 1) {
+    write_safetensors((fs::path(dir) / "model.safetensors").string(), shards[0], DType::I8);
+  } else {
+    fs::remove(fs::path(dir) / "model.safetensors", ec);
+    nlohmann::json wm = nlohmann::json::object();
+    size_t total = 0;
+    for (size_t s = 0; s < shards.size(); ++s) {
+      const std::string name = strformat("model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
+      write_safetensors((fs::path(dir) / name).string(), shards[s], DType::I8);
+      for (const Tensor* t : shards[s]) wm[t->name] = name, total += t->nbytes();
+    }
+    write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(),
+                      nlohmann::json{{"metadata", {{"total_size", total}}}, {"weight_map", wm}}.dump(2) + "\n");
+  }
+  // config.json last: a directory whose config says int8 always has its int8 tensors.
+  write_file_atomic((fs::path(dir) / "config.json").string(), cfg.to_json().dump(2) + "\n");
+}
+
+}  // namespace llada
