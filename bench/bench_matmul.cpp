@@ -89,15 +89,24 @@ BENCHMARK(BM_gemm)->Apply(shapes);
 
 // The forward product with weights packed once (kernels/packed_matmul.h), the path inference
 // takes; compare with BM_gemm kind 0 (oneDNN) at the same M, out, in, dtype.
-// args: M, out, in, weight dtype (0 f32, 1 bf16)
+// args: M, out, in, weight dtype (0 f32, 1 bf16, 2 int8 with per-row scales)
+PackedMatrix packed_weights(int64_t out, int64_t in, int64_t kind) {
+  auto w = rnd(size_t(out * in));
+  if (kind == 0) return PackedMatrix::pack(w.data(), DType::F32, out, in, in);
+  if (kind == 1) {
+    auto wb = to_bf16(w);
+    return PackedMatrix::pack(wb.data(), DType::BF16, out, in, in);
+  }
+  std::vector<int8_t> q(w.size());
+  std::vector<float> s(size_t(out), 1.0f / 127);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = int8_t(int(w[i] * 127) % 127);
+  return PackedMatrix::pack_int8(q.data(), s.data(), out, in, in);
+}
 void BM_gemm_packed(benchmark::State& st) {
   const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
-  const bool bf = st.range(3) != 0;
-  auto x = rnd(size_t(T * in)), w = rnd(size_t(out * in));
-  auto wb = to_bf16(w);
+  auto x = rnd(size_t(T * in));
   std::vector<float> y(size_t(T * out));
-  const PackedMatrix P = bf ? PackedMatrix::pack(wb.data(), DType::BF16, out, in, in)
-                            : PackedMatrix::pack(w.data(), DType::F32, out, in, in);
+  const PackedMatrix P = packed_weights(out, in, st.range(3));
   gemm_packed(T, x.data(), in, P, y.data(), out);
   for (auto _ : st) gemm_packed(T, x.data(), in, P, y.data(), out);
   st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
@@ -106,12 +115,22 @@ void BM_gemm_packed(benchmark::State& st) {
 }
 void packed_shapes(benchmark::internal::Benchmark* b) {
   const int64_t layers[][2] = {{1024, 1024}, {2816, 1024}, {1024, 2816}};  // {out, in}
-  for (int64_t bf : {0, 1})
+  for (int64_t kind : {0, 1, 2})
     for (int64_t T : {32, 160, 512})
-      for (auto& l : layers) b->Args({T, l[0], l[1], bf});
-  b->ArgNames({"M", "out", "in", "bf16"});
+      for (auto& l : layers) b->Args({T, l[0], l[1], kind});
+  b->ArgNames({"M", "out", "in", "dtype(0f32,1bf16,2int8)"});
 }
 BENCHMARK(BM_gemm_packed)->Apply(packed_shapes);
+
+// LLaDA-8B's FFN input product (gate or up: [M, 4096] x [12288, 4096]ᵀ), bf16 against int8 weights:
+// M = 32 is a cached decoding step (reading the 100 / 50 MB of weights bounds it), M = 256 a
+// compute-bound forward.
+void packed_8b_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t kind : {1, 2})
+    for (int64_t T : {32, 64, 256}) b->Args({T, 12288, 4096, kind});
+  b->ArgNames({"M", "out", "in", "dtype(1bf16,2int8)"});
+}
+BENCHMARK(BM_gemm_packed)->Name("BM_gemm_packed_8b")->Apply(packed_8b_shapes)->UseRealTime();
 
 // The bf16 products of mixed-precision training (gemm_bf16: f32 operands rounded on the way in) on
 // the experiment models' shapes, by engine in one run: ours (AMX where the CPU has it, else the

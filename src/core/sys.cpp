@@ -2,6 +2,10 @@
 
 #include <omp.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -36,6 +40,13 @@ double available_memory_mb() {
   std::fclose(f);
   return kb / 1024.0;
 }
+void release_file_pages(const void* data, size_t bytes) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = (uintptr_t(data) + page - 1) / page * page;
+  const uintptr_t hi = (uintptr_t(data) + bytes) / page * page;
+  if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_PAGEOUT);
+}
+
 void set_num_threads(int n) { if (n > 0) omp_set_num_threads(n); }
 int num_threads() { return omp_get_max_threads(); }
 

@@ -11,6 +11,10 @@ inline double now_seconds() {
 double peak_rss_mb();      // VmHWM from /proc/self/status
 double current_rss_mb();   // VmRSS
 double available_memory_mb();  // MemAvailable from /proc/meminfo (0 when unknown)
+// Hint that the pages of [data, data + bytes) will not be read soon (MADV_PAGEOUT): clean pages of
+// a memory-mapped file are dropped now and fault back in if read again; anonymous pages without
+// swap stay. Contents never change.
+void release_file_pages(const void* data, size_t bytes);
 void set_num_threads(int n);  // OpenMP threads for every kernel (n <= 0: leave the default)
 int num_threads();
 // Asks Linux for permission to use AMX tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), once per

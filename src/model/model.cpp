@@ -2,9 +2,7 @@
 #include "model/model.h"
 
 #include "core/error.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "core/sys.h"
 
 #include <cstdint>
 
@@ -16,22 +14,6 @@ Model Model::load(const std::string& dir, const LoadOptions& opt) {
   return m;
 }
 
-namespace {
-
-// After a matrix is packed, inference reads its original only for the embedding lookup (a few
-// rows per call). MADV_PAGEOUT lets the kernel drop the pages now: memory-mapped weights are clean
-// file pages and simply go (LLaDA-8B's 16 GB of bf16 would otherwise sit beside the 16 GB packed
-// copy), anonymous pages without swap stay. It is a hint: contents never change, a later read
-// faults the page back in.
-void release_pages(const void* data, size_t bytes) {
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t lo = (uintptr_t(data) + page - 1) / page * page;
-  const uintptr_t hi = (uintptr_t(data) + bytes) / page * page;
-  if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_PAGEOUT);
-}
-
-}  // namespace
-
 void Model::pack_for_inference() {
   // Tensor by tensor, releasing each original as soon as it is packed, so the peak is the packed
   // copy plus one matrix rather than two copies of the model.
@@ -40,7 +22,10 @@ void Model::pack_for_inference() {
                  ? kernels::PackedMatrix::pack_int8(static_cast<const int8_t*>(W.data), W.row_scales->f32(),
                                                     W.shape[0], W.shape[1], W.shape[1])
                  : kernels::PackedMatrix::pack(W.data, W.dtype, W.shape[0], W.shape[1], W.shape[1]);
-    if (!p.is_fallback()) release_pages(W.data, W.nbytes());
+    // Inference reads the original only for the embedding lookup (a few rows per call): let a
+    // memory-mapped original's pages go (LLaDA-8B's 16 GB of bf16 would otherwise sit beside the
+    // 16 GB packed copy).
+    if (!p.is_fallback()) release_file_pages(W.data, W.nbytes());
     return p;
   };
   auto p = std::make_shared<PackedWeights>();

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/sys.h"
 #include "model/safetensors.h"
 
 namespace llada {
@@ -58,11 +59,17 @@ void save_quantized(const std::string& dir, const Model& m, const std::string& s
       out.push_back(std::move(s));
     } else {
       Tensor c = Tensor::zeros(t.name, t.shape, info.is_norm() ? DType::F32 : DType::BF16);
-      std::vector<float> buf(size_t(t.numel()));
-      convert_to_f32(buf.data(), t.data, t.dtype, buf.size());
-      convert_from_f32(c.data, c.dtype, buf.data(), buf.size());
+      constexpr size_t kChunk = size_t(1) << 20;  // through f32 a chunk at a time: no f32 copy of wte
+      std::vector<float> buf(std::min(kChunk, size_t(t.numel())));
+      const size_t n = size_t(t.numel()), is = dtype_size(t.dtype), os = dtype_size(c.dtype);
+      for (size_t lo = 0; lo < n; lo += kChunk) {
+        const size_t m = std::min(kChunk, n - lo);
+        convert_to_f32(buf.data(), static_cast<const uint8_t*>(t.data) + lo * is, t.dtype, m);
+        convert_from_f32(static_cast<uint8_t*>(c.data) + lo * os, c.dtype, buf.data(), m);
+      }
       out.push_back(std::move(c));
     }
+    release_file_pages(t.data, t.nbytes());  // read once: a 16 GB source need not stay resident
   });
   make_dirs(dir);
   // Shards in canonical order; one file when everything fits.

@@ -133,11 +133,13 @@ int run_bench(const BenchArgs& o) {
     lo.convert = true;
     lo.convert_to = o.dtype == "f32" ? DType::F32 : DType::BF16;
   }
+  const double t_load0 = now_seconds();
   Model m = Model::load(o.model, lo);
   // Inference packs its weights once (llada generate, logits, likelihood do too); training updates
   // weights in place and runs on kernels::gemm, so forward+backward is timed unpacked.
   const bool packed = !o.backward && !o.no_pack;
   if (packed) m.pack_for_inference();
+  const double load_s = now_seconds() - t_load0;  // reading, checking and packing the weights
   const ModelConfig& c = m.cfg;
   const int64_t B = o.batch, T = o.seq_len, N = B * T;
 
@@ -194,6 +196,7 @@ int run_bench(const BenchArgs& o) {
     nlohmann::json j = {{"model", o.model},       {"ms_median", t.median_ms},
                         {"ms_min", t.min_ms},     {"tokens_per_s", tokens_per_s},
                         {"gflops", gflops},       {"peak_rss_mb", rss},
+                        {"load_s", load_s},
                         {"threads", num_threads()}, {"dtype", dtype},
                         {"precision", o.precision},
                         {"seq_len", T},           {"batch", B},
@@ -220,8 +223,8 @@ int run_bench(const BenchArgs& o) {
               (long long)B, (long long)T, o.backward ? "forward+backward" : "forward",
               num_threads());
   std::printf("  median %.2f ms (min %.2f, %d iters), %.0f tokens/s, %.1f GFLOP/s (%.2f GFLOP), "
-              "peak RSS %.0f MB\n",
-              t.median_ms, t.min_ms, o.iters, tokens_per_s, gflops, flops / 1e9, rss);
+              "peak RSS %.0f MB, load %.2f s\n",
+              t.median_ms, t.min_ms, o.iters, tokens_per_s, gflops, flops / 1e9, rss, load_s);
   if (o.matmul_peak)
     std::printf("  matmul peak (%s, the same GEMMs alone): %.2f ms, %.1f GFLOP/s (%.2f GFLOP); "
                 "model at %.0f%% of it\n",

@@ -15,6 +15,7 @@ struct InitArgs {
   uint64_t seed = 0;
   float init_std = 0.02f;
   bool force = false;
+  int64_t shard_mb = 5120;
 };
 
 int run_init(const InitArgs& a) {
@@ -35,7 +36,8 @@ int run_init(const InitArgs& a) {
   // Initialise in the storage dtype directly: no f32 copy of a big model is ever made.
   Weights w = Weights::allocate(cfg, dtype);
   init_weights(w, cfg, a.seed, a.init_std);
-  save_model_dir(a.out, cfg, w, dtype);
+  LLADA_CHECK(a.shard_mb > 0, "--shard-mb: %lld, expected > 0", (long long)a.shard_mb);
+  save_model_dir(a.out, cfg, w, dtype, size_t(a.shard_mb) << 20);
   const int64_t n = cfg.n_params();
   std::printf("wrote %s: %lld parameters (%.2f M), %s, seed %llu\n", a.out.c_str(), (long long)n,
               double(n) / 1e6, dtype_name(dtype), (unsigned long long)a.seed);
@@ -54,6 +56,9 @@ llada::cli::Registration reg(
       app.add_option("--init-std", a->init_std,
                      "standard deviation of the matrices (default 0.02)");
       app.add_flag("--force", a->force, "overwrite an existing model in --out");
+      app.add_option("--shard-mb", a->shard_mb,
+                     "split the weights into safetensors shards of at most this many MB, with an index "
+                     "(default 5120)");
       return [a]() -> int { return run_init(*a); };
     });
 
