@@ -5,7 +5,9 @@
 #      f32 tolerance of the float models, on a model with awkward shapes (K not a multiple of 4, N not
 #      of 32, untied head) and on the shipped poetry model;
 #   2. the shipped model's greedy generations in int8 agree with bf16 on >= 95% of tokens;
-#   3. bad int8 directories are clear errors naming the tensor or field; training refuses int8.
+#   3. bad int8 directories are clear errors naming the tensor or field; training refuses int8;
+#   4. LLaDA-8B's widths with one layer (configs/llada8b.json, 1.25 B parameters, 2.5 GB in bf16,
+#      sharded): it quantizes, loads and runs, and its int8 logits stay close to bf16's.
 # Usage: bash int8_vs_torch.sh <path-to-llada> <source-dir>
 set -u
 LLADA=${1:?usage: int8_vs_torch.sh <llada-cli> <source-dir>}
@@ -103,6 +105,23 @@ printf '床前明月光，疑是地上霜。\n\n' > t.txt
 cp "$SRC/models/llada-poetry/tokenizer.json" poetry8/
 echo '{"model": {"init_from": "poetry8"}, "objective": "diffusion", "data": {"train": ["shard/train.tok"]}, "seq_len": 8, "batch_size": 1, "steps": 1, "out": "run"}' > t.json
 expect_error "int8 weights (quantization_config" "$LLADA" train --config t.json
+
+# 4. the 8B widths, one layer
+sed 's/"n_layers": 32/"n_layers": 1/' "$SRC/configs/llada8b.json" > w8b.json
+"$LLADA" init --config w8b.json --dtype bf16 --shard-mb 800 --seed 5 --out w8b >/dev/null || fail "init 8B widths"
+"$LLADA" quantize --model w8b --out w8b8 >/dev/null || fail "quantize 8B widths"
+rm -f w8b/*.safetensors.tmp* 2>/dev/null
+ids8=126080,100,2000,30000,126336,126336,126336,126336,126336,126336,5,77,126336,126336,9000,126081
+"$LLADA" logits --model w8b --ids $ids8 --threads 2 --out w8b.npy >/dev/null || fail "bf16 logits, 8B widths"
+"$LLADA" logits --model w8b8 --ids $ids8 --threads 2 --out w8b8.npy >/dev/null || fail "int8 logits, 8B widths"
+"$PY" - <<'PY' || fail "int8 logits of the 8B-width model far from bf16"
+import numpy as np
+a, b = np.load("w8b8.npy"), np.load("w8b.npy")
+rel = np.linalg.norm(a - b) / np.linalg.norm(b)
+top = float((a.argmax(-1) == b.argmax(-1)).mean())
+print(f"8B widths, 1 layer: int8 vs bf16 logits relative error {rel:.3g}, top-1 agreement {100 * top:.0f}%")
+assert rel < 0.05 and top >= 0.75
+PY
 
 if (( failures )); then echo "$failures failure(s)"; exit 1; fi
 echo "int8_vs_torch: all checks passed"
