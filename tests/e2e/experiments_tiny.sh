@@ -83,6 +83,27 @@ key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
 sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
 PY
 
+# More pre-training from the final weights (extend), the line probe on every checkpoint, then SFT and
+# the test of the extended models.
+OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
+  POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 \
+  EXTEND_STEPS=2 bash "$SRC/scripts/experiments/reversal.sh" extend probe >>"$WORK/revq.log" 2>&1 ||
+  fail "reversal.sh extend probe: $(tail -5 "$WORK/revq.log")"
+OUT="$WORK/revq" KEEP="$WORK/keepq" SFT_STEPS=2 TEST_PAIRS=4 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 \
+  FROM=ext bash "$SRC/scripts/experiments/reversal.sh" sft eval >>"$WORK/revq.log" 2>&1 ||
+  fail "reversal.sh FROM=ext sft eval: $(tail -5 "$WORK/revq.log")"
+/usr/bin/python3 - "$WORK/revq/probe.json" "$WORK/revq/eval_ext_diffusion.json" <<'PY' || fail "reversal.sh probe / FROM=ext: $(tail -3 "$WORK/revq.log")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+names = [r["model"] for r in rows]
+assert any(n.endswith("pre_diffusion/final") for n in names) and any("ext_diffusion/" in n for n in names), names
+assert any(n.endswith("pre_ar/final") for n in names), names
+for r in rows:
+    assert r["pairs"] == 4 and 0 <= r["forward"] <= 4, r
+    assert (r["backward"] is None) == r["causal"], r
+assert len(json.load(open(sys.argv[2]))["items"]) == 8
+PY
+
 # Sampling ablations on the mixed-training LLaDA: every configuration, the table and the plot.
 GEN=8 LIMIT=2 DOCS="$WORK/abl" bash "$SRC/scripts/experiments/ablations.sh" "$WORK/revq/pre_diffusion/final" \
   "$WORK/revq/qa_pairs.jsonl" "$WORK/abl" >"$WORK/abl.log" 2>&1 || fail "ablations.sh: $(tail -5 "$WORK/abl.log")"
