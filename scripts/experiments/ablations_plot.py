@@ -9,6 +9,8 @@ import json
 import math
 import os
 
+from exp_io import write_text_atomic
+
 
 def load(path):
     r = json.load(open(path))
@@ -30,13 +32,6 @@ def pareto(points):
                    (q["accuracy"] > p["accuracy"] or q["calls_per_item"] < p["calls_per_item"]) for q in points):
             front.append(i)
     return sorted(front, key=lambda i: points[i]["calls_per_item"])
-
-
-def write_atomic(path, text):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main():
@@ -65,7 +60,7 @@ def main():
     front = pareto(fast)
     md += ["", "Pareto front of the fast decoders (accuracy against model calls): " +
            ", ".join(fast[i]["tag"] for i in front)]
-    write_atomic(a.out_md, "\n".join(md) + "\n")
+    write_text_atomic(a.out_md, "\n".join(md) + "\n")
     print("\n".join(md))
 
     import matplotlib

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 import torch
 
@@ -33,6 +32,9 @@ import llada_torch as lt  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "scripts", "data"))
 from inspect_shard import byte_level_decoder  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from exp_io import write_text_atomic  # noqa: E402
 
 
 def char_encoder(model_dir):
@@ -148,10 +150,7 @@ def main():
         back = "n/a (causal)" if b is None else f"{b}/{n} = {100 * b / max(1, n):.1f}%"
         print(f"{m}: forward {f}/{n} = {100 * f / max(1, n):.1f}%   backward {back}")
     if a.json:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(a.json)))
-        with os.fdopen(fd, "w") as f:
-            json.dump(summary, f, indent=1, ensure_ascii=False)
-        os.replace(tmp, a.json)
+        write_text_atomic(a.json, json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

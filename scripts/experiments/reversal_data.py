@@ -30,6 +30,8 @@ import argparse
 import json
 import os
 
+from exp_io import write_text_atomic
+
 
 def docs_of(path):
     with open(path, encoding="utf-8") as f:
@@ -46,13 +48,13 @@ def take(docs, chars):
     return out
 
 
-def write_atomic(path, docs):
+def write_documents(path, docs):
     if path.endswith(".jsonl"):
-        write_atomic_text(path, "".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in docs))
+        write_text_atomic(path, "".join(json.dumps({"text": d}, ensure_ascii=False) + "\n" for d in docs))
     else:
         if any("\n\n" in d for d in docs):
             raise SystemExit(f"reversal_data: {path}: a document holds a blank line; write .jsonl")
-        write_atomic_text(path, "\n\n".join(docs) + "\n")
+        write_text_atomic(path, "\n\n".join(docs) + "\n")
 
 
 def chat_document(prompt, response):
@@ -91,13 +93,6 @@ def split_test(test, tested, asked):
     return out_rows, qa_rows
 
 
-def write_atomic_text(path, text):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--famous", required=True)
@@ -134,10 +129,10 @@ def main():
     if a.test:
         tested = famous[:len(famous) - a.qa_docs]
         rows, qa_rows = split_test(a.test, poem_keys(tested), poem_keys(famous[len(tested):]))
-        write_atomic_text(a.out_test, "".join(rows))
+        write_text_atomic(a.out_test, "".join(rows))
         print(f"reversal_data: {len(rows) // 2} test pairs from {len(tested)} documents -> {a.out_test}")
         if a.qa_docs:
-            write_atomic_text(a.out_qa, "".join(qa_rows))
+            write_text_atomic(a.out_qa, "".join(qa_rows))
             qa_docs = [chat_document(r["prompt"], r["response"]) for r in map(json.loads, qa_rows)]
             print(f"reversal_data: {len(qa_rows) // 2} question pairs from {a.qa_docs} documents "
                   f"-> {a.out_qa} and x{a.qa_copies} into the training text")
@@ -146,8 +141,8 @@ def main():
     train = famous * a.famous_copies + qa_docs * a.qa_copies + general
     seen = set(train)
     heldout = take((d for d in reversed(poetry) if d not in seen), a.heldout_chars)
-    write_atomic(a.out_train, train)
-    write_atomic(a.out_heldout, heldout)
+    write_documents(a.out_train, train)
+    write_documents(a.out_heldout, heldout)
     fc = sum(map(len, famous))
     gc = sum(map(len, general))
     print(f"reversal_data: famous {len(famous)} docs ({fc} chars) x {a.famous_copies}, general "

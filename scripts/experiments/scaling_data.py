@@ -22,17 +22,12 @@ import os
 import random
 import re
 
+from exp_io import write_text_atomic
+
 
 def docs_of(path):
     with open(path, encoding="utf-8") as f:
         return [d.strip() for d in f.read().split("\n\n") if d.strip()]
-
-
-def write_atomic_text(path, text):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 COUPLET = re.compile(r"^(.{5}|.{7})，(.{5}|.{7})。$")
@@ -94,9 +89,9 @@ def main():
     items = couplet_items(held, a.items, a.seed)
     if not items:
         raise SystemExit("scaling_data: no held-out couplet found for the task")
-    write_atomic_text(a.out_train, "\n\n".join(train) + "\n")
-    write_atomic_text(a.out_heldout, "\n\n".join(held) + "\n")
-    write_atomic_text(a.out_task, "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+    write_text_atomic(a.out_train, "\n\n".join(train) + "\n")
+    write_text_atomic(a.out_heldout, "\n\n".join(held) + "\n")
+    write_text_atomic(a.out_task, "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
     print(f"scaling_data: train {len(train)} docs ({n} chars), held-out {len(held)} docs "
           f"({sum(map(len, held))} chars), task {len(items)} items -> {a.out_task}")
 

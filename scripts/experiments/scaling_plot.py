@@ -22,6 +22,8 @@ import json
 import math
 import os
 
+from exp_io import write_text_atomic
+
 NAMES = {"diffusion": "LLaDA", "ar": "AR"}
 
 
@@ -57,13 +59,6 @@ def fit(points):
         return None
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
     return math.exp(my - slope * mx), -slope
-
-
-def write_atomic(path, text):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main():
@@ -114,7 +109,7 @@ def main():
                             "llada_flops_needed": need, "factor": need / r["flops"]})
 
     out = {"rows": rows, "fits": fits, "compute_factors": factors}
-    write_atomic(a.out_json, json.dumps(out, indent=1) + "\n")
+    write_text_atomic(a.out_json, json.dumps(out, indent=1) + "\n")
 
     md = ["| size | family | non-emb. params | params | tokens | training FLOPs | held-out NLL (nats/token) | couplet MC accuracy | wall |",
           "|---|---|---|---|---|---|---|---|---|"]
@@ -130,7 +125,7 @@ def main():
     for x in factors:
         md.append(f"- AR size {x['size']} (NLL {x['ar_nll']:.3f} at {x['ar_flops']:.2e} FLOPs): the LLaDA fit "
                   f"reaches it at {x['llada_flops_needed']:.2e} FLOPs, **{x['factor']:.1f}x** the compute")
-    write_atomic(a.out_md, "\n".join(md) + "\n")
+    write_text_atomic(a.out_md, "\n".join(md) + "\n")
     print("\n".join(md))
 
     import matplotlib

@@ -1,0 +1,13 @@
+"""Shared by the experiment scripts: files are written whole or not at all (a killed run never
+leaves half a table for the next stage to read)."""
+import os
+
+
+def write_text_atomic(path, text):
+    """Writes `text` (UTF-8) to `path` through a temporary file in the same folder and a rename."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
