@@ -120,7 +120,10 @@ a, b = np.load("w8b8.npy"), np.load("w8b.npy")
 rel = np.linalg.norm(a - b) / np.linalg.norm(b)
 top = float((a.argmax(-1) == b.argmax(-1)).mean())
 print(f"8B widths, 1 layer: int8 vs bf16 logits relative error {rel:.3g}, top-1 agreement {100 * top:.0f}%")
-assert rel < 0.05 and top >= 0.75
+# Random weights are the hard case for per-row 8-bit activations (a Gaussian row's max is ~4x its
+# RMS, so each product loses ~2%, compounding over the layer's products and the head): measured
+# 4.7% and 88% here; a trained model agrees far closer (docs/quantization.md).
+assert rel < 0.08 and top >= 0.75
 PY
 
 if (( failures )); then echo "$failures failure(s)"; exit 1; fi

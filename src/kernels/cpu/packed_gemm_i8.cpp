@@ -205,19 +205,26 @@ void pack_i8(void* dst, const int8_t* W, const float* scales, int64_t N, int64_t
   int8_t* w = static_cast<int8_t*>(dst);
   int32_t* cs = const_cast<int32_t*>(L.colsum(dst));
   float* ws = const_cast<float*>(L.scales(dst));
+  constexpr int64_t kQuads = 16;  // K quads per block: 32 rows x 64 bytes read, 2 KB written in order
 #pragma omp parallel for schedule(static)
   for (int64_t pi = 0; pi < L.panels; ++pi) {
     int8_t* panel = w + pi * L.K4 * kNR * 4;
+    int32_t sum[kNR] = {0};
+    alignas(64) int8_t rows[kNR][kQuads * 4];
+    for (int64_t q0 = 0; q0 < L.K4; q0 += kQuads) {
+      const int64_t nq = std::min(kQuads, L.K4 - q0), k0 = q0 * 4, kn = std::min(K - k0, nq * 4);
+      for (int j = 0; j < kNR; ++j) {
+        const int64_t n = pi * kNR + j;
+        std::memset(rows[j], 0, sizeof rows[j]);
+        if (n < N && kn > 0) std::memcpy(rows[j], W + n * ld + k0, size_t(kn));
+        for (int64_t k = 0; k < kn; ++k) sum[j] += rows[j][k];  // -128 (never written) is still exact
+      }
+      for (int64_t qq = 0; qq < nq; ++qq)
+        for (int j = 0; j < kNR; ++j) std::memcpy(panel + ((q0 + qq) * kNR + j) * 4, &rows[j][qq * 4], 4);
+    }
     for (int j = 0; j < kNR; ++j) {
       const int64_t n = pi * kNR + j;
-      int32_t sum = 0;
-      for (int64_t k = 0; k < 4 * L.K4; ++k) {
-        const int8_t v = (n < N && k < K) ? W[n * ld + k] : int8_t(0);
-        LLADA_ASSERT(v != -128);
-        panel[((k / 4) * kNR + j) * 4 + (k % 4)] = v;
-        sum += v;
-      }
-      cs[pi * kNR + j] = sum;
+      cs[pi * kNR + j] = sum[j];
       ws[pi * kNR + j] = n < N ? scales[n] : 0.0f;
     }
   }
