@@ -6,9 +6,9 @@ The reversal test (reversal.sh eval) asks with the paper's question template, wh
 things at once: whether the model knows the pair, and whether it can turn a question into a lookup.
 This probe measures the first alone. For every test pair (A, B) of adjacent lines, the text between
 them in the famous collection (a comma, or a full stop and a line break) is kept:
-  - forward:  the diffusion model sees `A sep [MASK]*|B| end` and fills the masks; the causal (AR)
+  - forward:  the diffusion model sees `A sep [MASK]*|B| end [MASK]*pad` and fills B's masks; the causal (AR)
               model sees `A sep` and continues greedily for |B| tokens;
-  - backward: the diffusion model sees `[MASK]*|A| sep B end` and fills the masks; a causal model
+  - backward: the diffusion model sees `[MASK]*pad [MASK]*|A| sep B end` and fills A's masks; a causal model
               cannot condition on text to its right, so it has no backward number here (the question
               template is its only way, measured by the reversal test).
 Filling is low-confidence remasking at temperature 0, one token per step (steps = answer length).
@@ -17,7 +17,9 @@ The models run in the PyTorch reference (tests/reference/llada_torch.py), not in
 trained them.
 
 usage: line_probe.py --model DIR [--model DIR ...] --pairs test_pairs.jsonl --famous famous.txt
-                     [--limit N] [--json OUT] [--tsv OUT]
+                     [--limit N] [--pad P] [--json OUT]
+--pad P puts P masks on the open side: the rest of the poem is unknown rather than absent (training
+never shows a couplet alone; at high masking rates it shows one surrounded by masks).
 """
 import argparse
 import json
@@ -84,11 +86,13 @@ def pairs_in_layout(pairs_file, famous_file):
 
 
 @torch.no_grad()
-def fill(model, ids, mask_id):
-    """Low-confidence remasking at temperature 0, one position committed per step."""
+def fill(model, ids, mask_id, answer):
+    """Low-confidence remasking at temperature 0 over the answer's positions, one committed per
+    step (other masks stay masks)."""
     x = torch.tensor([ids])
+    answer = torch.tensor(list(answer))
     while True:
-        masked = (x[0] == mask_id).nonzero().flatten()
+        masked = answer[x[0, answer] == mask_id]
         if len(masked) == 0:
             return x[0].tolist()
         logits = model.forward(x, causal=False)[0]
@@ -108,7 +112,7 @@ def continue_greedy(model, ids, n):
     return x[len(ids):]
 
 
-def probe(model_dir, items):
+def probe(model_dir, items, pad):
     cfg, tensors, dtypes = lt.load_dir(model_dir)
     with open(os.path.join(model_dir, "config.json")) as f:
         mask_id = int(json.load(f)["mask_token_id"])
@@ -121,8 +125,12 @@ def probe(model_dir, items):
             fwd = continue_greedy(model, a + sep, len(b))
             bwd = None
         else:
-            fwd = fill(model, a + sep + [mask_id] * len(b) + end, mask_id)[len(a) + len(sep):][:len(b)]
-            bwd = fill(model, [mask_id] * len(a) + sep + b + end, mask_id)[:len(a)]
+            # `pad` masks stand for the rest of the poem on the open side (unknown, not absent);
+            # they are context only: filling stops once the answer's positions are committed.
+            fwd = fill(model, a + sep + [mask_id] * len(b) + end + [mask_id] * pad, mask_id,
+                       range(len(a) + len(sep), len(a) + len(sep) + len(b)))[len(a) + len(sep):][:len(b)]
+            bwd = fill(model, [mask_id] * pad + [mask_id] * len(a) + sep + b + end, mask_id,
+                       range(pad, pad + len(a)))[pad:pad + len(a)]
         rows.append({"forward_ok": fwd == b, "backward_ok": None if bwd is None else bwd == a,
                      "forward_ids": fwd, "backward_ids": bwd})
     return cfg.causal, rows
@@ -134,6 +142,8 @@ def main():
     ap.add_argument("--pairs", required=True, help="test pairs (JSONL, reversal.sh's test_pairs.jsonl)")
     ap.add_argument("--famous", required=True, help="the famous collection the pairs come from")
     ap.add_argument("--limit", type=int, default=0, help="only the first N forward pairs")
+    ap.add_argument("--pad", type=int, default=0,
+                    help="masks beyond the known line on the open side (the rest of the poem, unknown)")
     ap.add_argument("--json", help="write the summary here")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -142,11 +152,11 @@ def main():
         items = items[:a.limit]
     summary = []
     for m in a.model:
-        causal, rows = probe(m, items)
+        causal, rows = probe(m, items, a.pad)
         n = len(rows)
         f = sum(r["forward_ok"] for r in rows)
         b = None if causal else sum(r["backward_ok"] for r in rows)
-        summary.append({"model": m, "causal": causal, "pairs": n, "forward": f, "backward": b})
+        summary.append({"model": m, "causal": causal, "pairs": n, "forward": f, "backward": b, "pad": a.pad})
         back = "n/a (causal)" if b is None else f"{b}/{n} = {100 * b / max(1, n):.1f}%"
         print(f"{m}: forward {f}/{n} = {100 * f / max(1, n):.1f}%   backward {back}")
     if a.json:

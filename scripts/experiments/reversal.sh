@@ -26,7 +26,7 @@
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
 #        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files),
-#        EXTEND_STEPS (10000), FROM (pre; ext: sft and eval use the extended models, sft_ext_*),
+#        EXTEND_STEPS (10000), PROBE_PAD (48: masks for the rest of the poem), PROBE_STEPS (all kept; e.g. "2000 4000"; "" for none), FROM (pre; ext: sft and eval use the extended models, sft_ext_*),
 #        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
 #        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
@@ -53,6 +53,7 @@ SFT_LR=${SFT_LR:-5e-4}
 SFT_BATCH=${SFT_BATCH:-64}
 TEST_PAIRS=${TEST_PAIRS:-500}
 EXTEND_STEPS=${EXTEND_STEPS:-10000}
+PROBE_PAD=${PROBE_PAD:-48}
 FROM=${FROM:-pre}
 SFT_NAME=sft
 [[ $FROM == pre ]] || SFT_NAME=sft_$FROM
@@ -154,13 +155,15 @@ stage_probe() {
     d=pre_$fam/final
     [[ -f $d/model.safetensors ]] || d=$KEEP/pre_$fam/final
     [[ -f $d/model.safetensors ]] && models+=(--model "$d")
-    for d in $(ls -d ext_$fam/step-* 2>/dev/null | sort -t- -k2 -n) ext_$fam/final; do
+    local steps=${PROBE_STEPS-all}
+    [[ $steps == all ]] && steps=$(ls -d ext_$fam/step-* 2>/dev/null | sed 's/.*step-//' | sort -n | tr '\n' ' ')
+    for d in $(for n in $steps; do echo ext_$fam/step-$n; done) ext_$fam/final; do
       [[ -f $d/model.safetensors ]] && models+=(--model "$d")
     done
   done
   (( ${#models[@]} )) || { echo "reversal.sh: no model to probe" >&2; exit 1; }
   "$PY" "$ROOT/scripts/experiments/line_probe.py" "${models[@]}" --pairs test_pairs.jsonl \
-    --famous "$FAMOUS" --json probe.json | tee probe.txt
+    --famous "$FAMOUS" --pad "$PROBE_PAD" --json probe.json | tee probe.txt
 }
 
 stage_sft() {
