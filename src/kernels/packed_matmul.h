@@ -90,6 +90,11 @@ bool packed_gemm_native(DType weight_dtype);
 bool packed_amx_active();
 void set_packed_amx(bool allowed);
 
+// True when int8 products run on the AVX-512 VNNI kernel (else the scalar code with the same
+// arithmetic); set_packed_i8_vnni(false) forces the scalar code (for tests and comparisons).
+bool packed_i8_vnni_active();
+void set_packed_i8_vnni(bool allowed);
+
 // Lower level, for kernels that pack a small f32 operand per call into their own memory and
 // multiply on the calling thread (attention packs each head's keys and values). Only when
 // packed_gemm_native(DType::F32).

@@ -31,7 +31,11 @@
 namespace llada::kernels {
 namespace {
 
+using cpu::aligned_buffer;
+using cpu::block_start;
 using cpu::kNR;
+using cpu::row_blocks;
+using cpu::with_mr;
 #if defined(LLADA_PACKED_F32)
 using cpu::store_row;
 using cpu::tail_mask;
@@ -41,33 +45,6 @@ using cpu::amx_configure;
 using cpu::amx_release;
 using cpu::run_tiles_amx;
 #endif
-
-constexpr int kMR = 12;  // rows of A per micro-tile
-
-std::shared_ptr<void> aligned_buffer(size_t bytes) {
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  LLADA_CHECK(p != nullptr, "packed gemm: out of memory allocating %zu bytes", bytes);
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-}
-
-// Grow-only, 64-byte aligned scratch for the packed activations of one call (per calling thread,
-// so concurrent callers do not share it; steady state allocates nothing).
-struct Scratch {
-  std::shared_ptr<void> buf;
-  size_t cap = 0;
-  void* get(size_t bytes) {
-    if (bytes > cap) {
-      buf = aligned_buffer(bytes);
-      cap = bytes;
-    }
-    return buf.get();
-  }
-};
-
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
-}
 
 #if defined(LLADA_PACKED_F32)
 
@@ -131,20 +108,6 @@ void micro_bf16(int64_t K2, const uint32_t* __restrict a, int64_t lda, const bf1
 }
 #endif
 
-// Dispatch on the rows of the tile (the last block of A may be shorter than kMR).
-template <template <int> class F, typename... Args>
-void with_mr(int mr, Args... args) {
-  switch (mr) {
-#define LLADA_CASE(n) \
-  case n:             \
-    return F<n>::run(args...);
-    LLADA_CASE(1) LLADA_CASE(2) LLADA_CASE(3) LLADA_CASE(4) LLADA_CASE(5) LLADA_CASE(6)
-    LLADA_CASE(7) LLADA_CASE(8) LLADA_CASE(9) LLADA_CASE(10) LLADA_CASE(11) LLADA_CASE(12)
-#undef LLADA_CASE
-  }
-  static_assert(kMR == 12, "with_mr lists every tile height up to kMR");
-}
-
 template <int MR>
 struct RunF32 {
   static void run(int64_t K, const float* a, int64_t lda, const float* b, float* C, int64_t ldc,
@@ -199,11 +162,6 @@ void copy_a_rows(uint32_t* ab, int64_t as, const float* A, int64_t lda, int64_t 
     }
   }
 }
-
-// Blocks of rows of A: as few as tiles of kMR allow, and as even as possible (160 rows are 8
-// blocks of 11 and 6 of 12, not 13 of 12 and a slow one of 4).
-int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
-int64_t block_start(int64_t M, int64_t blocks, int64_t bi) { return M * bi / blocks; }
 
 // Tiles [t0, t1) of C (panel-major: tile ti is panel ti / blocks, A block ti % blocks).
 void run_tiles(int64_t t0, int64_t t1, int64_t M, int64_t N, int64_t K, bool bf16,
@@ -396,7 +354,7 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   // floats all fall into the same L1 sets and evict each other (docs/bench/kernels.md). AMX reads 16-row tiles: the copy has M rounded up to 16
   // rows and zero pairs up to Kp (a zero times a padded weight must not meet an uninitialised NaN).
   const int64_t as = a_stride(Kp), rows = amx ? (M + 15) / 16 * 16 : M;
-  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(rows * as) * 4));
+  uint32_t* ab = static_cast<uint32_t*>(cpu::call_scratch(size_t(rows * as) * 4));
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o)
     first_panel[o + 1] = first_panel[o] + (outs[o].W->N_ + kNR - 1) / kNR;
@@ -479,7 +437,7 @@ void gemm_packed_f32_serial(int64_t M, const float* A, int64_t lda, const float*
     return;
   }
   const int64_t as = a_stride(K);
-  uint32_t* ab = static_cast<uint32_t*>(scratch().get(size_t(M * as) * 4));
+  uint32_t* ab = static_cast<uint32_t*>(cpu::call_scratch(size_t(M * as) * 4));
   copy_a_rows(ab, as, A, lda, K, /*bf16=*/false, 0, M, 1);
   const int64_t tiles = (N + kNR - 1) / kNR * row_blocks(M);
   run_tiles(0, tiles, M, N, K, /*bf16=*/false, ab, as, packed, C, ldc, beta);
@@ -492,12 +450,22 @@ namespace cpu {
 
 bool dot_bf16_usable() { return bf16_dot_usable(); }
 
-int64_t dot_row_blocks(int64_t M) {
-#if defined(LLADA_PACKED_F32)
-  return row_blocks(M);
-#else
-  return (M + 11) / 12;
-#endif
+int64_t dot_row_blocks(int64_t M) { return row_blocks(M); }
+
+std::shared_ptr<void> aligned_buffer(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  LLADA_CHECK(p != nullptr, "packed gemm: out of memory allocating %zu bytes", bytes);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+void* call_scratch(size_t bytes) {
+  thread_local std::shared_ptr<void> buf;
+  thread_local size_t cap = 0;
+  if (bytes > cap) {
+    buf = aligned_buffer(bytes);
+    cap = bytes;
+  }
+  return buf.get();
 }
 
 void run_tiles_dot(int64_t t0, int64_t t1, const DotTiles& g, const uint32_t* ab, const void* panels,

@@ -32,8 +32,6 @@
 namespace llada::kernels::cpu {
 namespace {
 
-constexpr int kMR = 12;
-
 struct I8Layout {
   int64_t panels, K4;
   size_t weight_bytes() const { return size_t(panels * K4 * kNR * 4); }
@@ -49,36 +47,15 @@ struct I8Layout {
 
 I8Layout layout(int64_t N, int64_t K) { return I8Layout{(N + kNR - 1) / kNR, (K + 3) / 4}; }
 
+std::atomic<bool> g_vnni_allowed{true};
+
 bool vnni() {
 #if defined(LLADA_PACKED_I8)
   static const bool ok = __builtin_cpu_supports("avx512vnni");
-  return ok;
+  return ok && g_vnni_allowed.load(std::memory_order_relaxed);
 #else
   return false;
 #endif
-}
-
-int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
-int64_t block_start(int64_t M, int64_t blocks, int64_t bi) { return M * bi / blocks; }
-
-// Grow-only per-thread scratch for the quantized activations and their scales.
-struct Scratch {
-  void* buf = nullptr;
-  size_t cap = 0;
-  void* get(size_t bytes) {
-    if (bytes > cap) {
-      std::free(buf);
-      buf = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-      LLADA_CHECK(buf != nullptr, "packed int8 gemm: out of memory allocating %zu bytes", bytes);
-      cap = bytes;
-    }
-    return buf;
-  }
-  ~Scratch() { std::free(buf); }
-};
-Scratch& scratch() {
-  thread_local Scratch s;
-  return s;
 }
 
 // Row r of A quantized into `as` words of u8 quads (padding holds q = 0, i.e. 128); returns sa.
@@ -102,7 +79,7 @@ void tile_scalar(int mr, int64_t K4, const uint32_t* a, int64_t as, const int8_t
         for (int e = 0; e < 4; ++e) acc += int32_t(ai[4 * k + e]) * int32_t(b[(k * kNR + j) * 4 + e]);
       const float r = float(acc - 128 * cs[j]) * (sa[i] * ws[j]);
       float& c = C[i * ldc + j];
-      c = beta == 0.0f ? r : (beta == 1.0f ? c + r : beta * c + r);
+      c = beta == 0.0f ? r : (beta == 1.0f ? c + r : std::fma(beta, c, r));  // as store_row
     }
   }
 }
@@ -152,18 +129,6 @@ struct MicroI8 {
 
 #pragma GCC diagnostic pop
 
-template <typename... Args>
-void micro_i8(int mr, Args... args) {
-  switch (mr) {
-#define LLADA_CASE(n) \
-  case n:             \
-    return MicroI8<n>::run(args...);
-    LLADA_CASE(1) LLADA_CASE(2) LLADA_CASE(3) LLADA_CASE(4) LLADA_CASE(5) LLADA_CASE(6)
-    LLADA_CASE(7) LLADA_CASE(8) LLADA_CASE(9) LLADA_CASE(10) LLADA_CASE(11) LLADA_CASE(12)
-#undef LLADA_CASE
-  }
-  static_assert(kMR == 12, "micro_i8 lists every tile height up to kMR");
-}
 #endif
 
 // Tiles [t0, t1) (panel-major) of one product.
@@ -186,7 +151,7 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
       const int64_t l0 = lines * bi / blocks, l1 = lines * (bi + 1) / blocks;
       const char* pf = reinterpret_cast<const char*>(b) + panel_bytes + l0 * 64;
       const int64_t npf = (pi + 1) * kNR < N ? l1 - l0 : 0;
-      micro_i8(mr, L.K4, ab + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid, pf, npf);
+      with_mr<MicroI8>(mr, L.K4, ab + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid, pf, npf);
       continue;
     }
 #endif
@@ -197,6 +162,15 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
 }  // namespace
 
 bool i8_vnni_usable() { return vnni(); }
+
+}  // namespace llada::kernels::cpu
+
+namespace llada::kernels {
+void set_packed_i8_vnni(bool allowed) { cpu::g_vnni_allowed.store(allowed); }
+bool packed_i8_vnni_active() { return cpu::i8_vnni_usable(); }
+}  // namespace llada::kernels
+
+namespace llada::kernels::cpu {
 
 size_t i8_packed_bytes(int64_t N, int64_t K) { return layout(N, K).bytes(); }
 
@@ -234,7 +208,7 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
   const int64_t K = outs[0].W->cols();
   const I8Layout L0 = layout(1, K);
   const int64_t as = (L0.K4 + 15) / 16 * 16 + 16;  // words; a stride off the 4 KB aliasing
-  uint8_t* mem = static_cast<uint8_t*>(scratch().get(size_t(M * as) * 4 + size_t(M) * 4 + 64));
+  uint8_t* mem = static_cast<uint8_t*>(call_scratch(size_t(M * as) * 4 + size_t(M) * 4 + 64));
   uint32_t* ab = reinterpret_cast<uint32_t*>(mem);
   float* sa = reinterpret_cast<float*>(mem + size_t(M * as) * 4);
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};

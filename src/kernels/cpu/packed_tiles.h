@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,6 +29,32 @@
 namespace llada::kernels::cpu {
 
 constexpr int kNR = 32;  // output columns per panel (two zmm vectors)
+constexpr int kMR = 12;  // rows of A per micro-tile of the AVX-512 kernels (f32, bf16, int8)
+
+// Blocks of rows of A: as few as tiles of kMR allow, and as even as possible (160 rows are 8
+// blocks of 11 and 6 of 12, not 13 of 12 and a slow one of 4).
+inline int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
+inline int64_t block_start(int64_t M, int64_t blocks, int64_t bi) { return M * bi / blocks; }
+
+// Dispatch on the rows of the tile (the last block of A may be shorter than kMR): F<mr>::run.
+template <template <int> class F, typename... Args>
+void with_mr(int mr, Args... args) {
+  switch (mr) {
+#define LLADA_CASE(n) \
+  case n:             \
+    return F<n>::run(args...);
+    LLADA_CASE(1) LLADA_CASE(2) LLADA_CASE(3) LLADA_CASE(4) LLADA_CASE(5) LLADA_CASE(6)
+    LLADA_CASE(7) LLADA_CASE(8) LLADA_CASE(9) LLADA_CASE(10) LLADA_CASE(11) LLADA_CASE(12)
+#undef LLADA_CASE
+  }
+  static_assert(kMR == 12, "with_mr lists every tile height up to kMR");
+}
+
+// 64-byte aligned memory owned by a shared_ptr (a packed matrix's panels).
+std::shared_ptr<void> aligned_buffer(size_t bytes);
+// Grow-only, 64-byte aligned scratch for the per-call copy of the activations, one per calling
+// thread (concurrent callers do not share it; steady state allocates nothing).
+void* call_scratch(size_t bytes);
 
 // Hands tiles [0, tiles) (panel-major, `blocks` tiles per panel) to the calling thread of an
 // OpenMP region of nt threads, in guided ranges of whole panels taken from the shared counter
