@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/sys.h"
-#include "model/safetensors.h"
+#include "model/weights_io.h"
 
 namespace llada {
 
@@ -72,36 +71,11 @@ void save_quantized(const std::string& dir, const Model& m, const std::string& s
     release_file_pages(t.data, t.nbytes());  // read once: a 16 GB source need not stay resident
   });
   make_dirs(dir);
-  // Shards in canonical order; one file when everything fits.
-  std::vector<std::vector<const Tensor*>> shards(1);
-  size_t bytes = 0;
-  for (const Tensor& t : out) {
-    if (!shards.back().empty() && bytes + t.nbytes() > max_shard_bytes) {
-      shards.emplace_back();
-      bytes = 0;
-    }
-    shards.back().push_back(&t);
-    bytes += t.nbytes();
-  }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::remove(fs::path(dir) / "model.safetensors.index.json", ec);
-  if (shards.size() == 1) {
-    write_safetensors((fs::path(dir) / "model.safetensors").string(), shards[0], DType::I8);
-  } else {
-    fs::remove(fs::path(dir) / "model.safetensors", ec);
-    nlohmann::json wm = nlohmann::json::object();
-    size_t total = 0;
-    for (size_t s = 0; s < shards.size(); ++s) {
-      const std::string name = strformat("model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
-      write_safetensors((fs::path(dir) / name).string(), shards[s], DType::I8);
-      for (const Tensor* t : shards[s]) wm[t->name] = name, total += t->nbytes();
-    }
-    write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(),
-                      nlohmann::json{{"metadata", {{"total_size", total}}}, {"weight_map", wm}}.dump(2) + "\n");
-  }
+  std::vector<const Tensor*> ptrs;
+  for (const Tensor& t : out) ptrs.push_back(&t);
+  write_weight_files(dir, ptrs, DType::I8, max_shard_bytes);  // I8: every tensor keeps its dtype
   // config.json last: a directory whose config says int8 always has its int8 tensors.
-  write_file_atomic((fs::path(dir) / "config.json").string(), cfg.to_json().dump(2) + "\n");
+  write_file_atomic((std::filesystem::path(dir) / "config.json").string(), cfg.to_json().dump(2) + "\n");
 }
 
 }  // namespace llada

@@ -262,12 +262,20 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weight
 
   make_dirs(dir);
   write_file_atomic(join(dir, "config.json"), cfg.to_json().dump(2) + "\n");
+  write_weight_files(dir, tensors, dtype, max_shard_bytes);
+}
 
+void write_weight_files(const std::string& dir, const std::vector<const Tensor*>& tensors, DType dtype,
+                        size_t max_shard_bytes) {
+  // Each tensor's stored dtype, as write_safetensors decides it.
+  auto stored_bytes = [&](const Tensor* t) {
+    return size_t(t->numel()) * dtype_size(is_float(t->dtype) && is_float(dtype) ? dtype : t->dtype);
+  };
   // Greedy shards in canonical order; a tensor larger than the limit gets a shard of its own.
   std::vector<std::vector<const Tensor*>> shards(1);
   size_t bytes = 0, total = 0;
   for (const Tensor* t : tensors) {
-    const size_t n = size_t(t->numel()) * dtype_size(dtype);
+    const size_t n = stored_bytes(t);
     if (!shards.back().empty() && bytes + n > max_shard_bytes) {
       shards.emplace_back();
       bytes = 0;

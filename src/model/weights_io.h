@@ -24,4 +24,11 @@ struct WeightFiles {
 // index, a shard name that escapes the directory).
 WeightFiles find_weight_files(const std::string& dir);
 
+// Writes `tensors` into dir as model.safetensors, or as shards of at most max_shard_bytes with
+// model.safetensors.index.json, each file atomically, removing the files of an earlier save that
+// would shadow them. Float tensors are stored in `dtype` when it is a float type; every other
+// tensor (and every tensor when `dtype` is not a float type) keeps its own dtype.
+void write_weight_files(const std::string& dir, const std::vector<const Tensor*>& tensors, DType dtype,
+                        size_t max_shard_bytes);
+
 }  // namespace llada

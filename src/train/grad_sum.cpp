@@ -1,5 +1,6 @@
 #include "train/grad_sum.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -8,18 +9,23 @@ namespace llada::train {
 
 FlatWeights FlatWeights::like(const Weights& like) {
   constexpr size_t kAlign = 16;  // floats: 64 bytes
+  auto padded = [](const Tensor& t) { return (size_t(t.numel()) + kAlign - 1) / kAlign * kAlign; };
   FlatWeights f;
-  f.w = Weights::like(like, DType::F32);
   size_t total = 0;
-  f.w.for_each([&](const Tensor& t) { total += (size_t(t.numel()) + kAlign - 1) / kAlign * kAlign; });
+  like.for_each([&](const Tensor& t) { total += padded(t); });
   std::shared_ptr<void> arena = aligned_alloc_shared(std::max<size_t>(total, 1) * sizeof(float));
   f.data = static_cast<float*>(arena.get());
   f.n = total;
+  // The layout of `like` (names, shapes, tying), each tensor a view into the arena.
+  f.w = like;
   size_t off = 0;
   f.w.for_each([&](Tensor& t) {
+    const size_t n = padded(t);
+    t.dtype = DType::F32;
     t.data = f.data + off;
-    t.keepalive = arena;  // the per-tensor buffers Weights::like made are released here
-    off += (size_t(t.numel()) + kAlign - 1) / kAlign * kAlign;
+    t.keepalive = arena;
+    t.row_scales.reset();
+    off += n;
   });
   f.zero();
   return f;
