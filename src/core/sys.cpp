@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__linux__) && defined(__x86_64__)
@@ -45,6 +46,12 @@ void release_file_pages(const void* data, size_t bytes) {
   const uintptr_t lo = (uintptr_t(data) + page - 1) / page * page;
   const uintptr_t hi = (uintptr_t(data) + bytes) / page * page;
   if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_PAGEOUT);
+}
+
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
 }
 
 void set_num_threads(int n) { if (n > 0) omp_set_num_threads(n); }

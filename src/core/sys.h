@@ -15,6 +15,9 @@ double available_memory_mb();  // MemAvailable from /proc/meminfo (0 when unknow
 // a memory-mapped file are dropped now and fault back in if read again; anonymous pages without
 // swap stay. Contents never change.
 void release_file_pages(const void* data, size_t bytes);
+// Whether an MPI launcher (mpirun) started this process: its environment names a rank. Known in
+// every build, so one without MPI can refuse to train alone in each of mpirun's processes.
+bool launched_by_mpi();
 void set_num_threads(int n);  // OpenMP threads for every kernel (n <= 0: leave the default)
 int num_threads();
 // Asks Linux for permission to use AMX tile registers (arch_prctl ARCH_REQ_XCOMP_PERM), once per

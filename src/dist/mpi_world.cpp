@@ -23,12 +23,6 @@ void check(int rc, const char* what) {
 
 }  // namespace
 
-bool launched_by_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
-    if (std::getenv(v)) return true;
-  return false;
-}
-
 std::unique_ptr<MpiWorld> MpiWorld::from_launcher() {
   if (!launched_by_mpi()) return nullptr;
   return std::unique_ptr<MpiWorld>(new MpiWorld());

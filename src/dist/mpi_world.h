@@ -39,7 +39,4 @@ class MpiWorld : public train::Collective {
   std::vector<float> scratch_;
 };
 
-// Whether an MPI launcher started this process (its environment names a rank), whatever the build.
-bool launched_by_mpi();
-
 }  // namespace llada::dist

@@ -2,7 +2,6 @@
 // configuration (src/train/train_config.h documents every field); flags override fields.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -108,7 +107,7 @@ llada::cli::Registration reg(
         }
         if (world && world->rank() != 0) return r.interrupted ? 130 : 0;  // rank 0 reports
 #else
-        LLADA_CHECK(std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr && std::getenv("PMI_SIZE") == nullptr,
+        LLADA_CHECK(!launched_by_mpi(),
                     "this llada was built without MPI, so every process started by mpirun would train alone: "
                     "install libopenmpi-dev and rebuild (scripts/install_deps.sh) for data-parallel training");
         TrainResult r = run_training(c, ro);
