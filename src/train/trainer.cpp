@@ -400,7 +400,6 @@ double Session::step_gradients(int64_t step, double lr) {
   FlatWeights& sum = micro_sum_->finish(&loss);
   if (world() > 1) ro_.collective->sum(sum.data, sum.n, &loss);
   grads_ = &sum.w;
-  if (ro_.on_gradients) ro_.on_gradients(*grads_, loss);
   LLADA_CHECK(std::isfinite(loss), "training diverged: loss is %g at step %lld (lr %g)", loss,
               (long long)step + 1, lr);
   return loss;

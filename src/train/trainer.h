@@ -54,9 +54,6 @@ struct RunOptions {
   // the gradient of its own contiguous grad_accum / size() of them; rank 0 alone writes the run
   // directory, the metrics and the progress.
   Collective* collective = nullptr;
-  // Called with each step's summed gradients and loss before clipping (after the ranks' sum); may
-  // be empty.
-  std::function<void(Weights& grads, double& loss)> on_gradients;
 };
 
 TrainResult run_training(const TrainConfig& cfg, const RunOptions& opt = {});

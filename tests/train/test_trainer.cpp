@@ -146,40 +146,6 @@ TEST(Trainer, ResumeRefusesAChangedTrajectory) {
   }
 }
 
-// The gradient hook sees every step's summed gradients and loss before clipping (an identity hook
-// leaves the run bit-identical; a hook that zeroes them leaves the norms, which take no weight
-// decay, exactly at their initial ones).
-TEST(Trainer, GradientHook) {
-  TempDir a("hooks");
-  make_data(a);
-  const TrainResult plain = run_training(tiny_config(a, 4));
-  const std::string plain_bytes = weights_bytes(plain.final_dir);
-
-  TempDir b("hooks_identity");
-  make_data(b);
-  RunOptions identity;
-  int calls = 0;
-  identity.on_gradients = [&](Weights& g, double& loss) {
-    ++calls;
-    EXPECT_GT(loss, 0.0);
-    EXPECT_FALSE(g.layers.empty());
-  };
-  const TrainResult same = run_training(tiny_config(b, 4), identity);
-  EXPECT_EQ(calls, 4);
-  EXPECT_EQ(weights_bytes(same.final_dir), plain_bytes);
-
-  TempDir c("hooks_zero");
-  make_data(c);
-  RunOptions zero;
-  zero.on_gradients = [](Weights& g, double&) { zero_grads(g); };
-  const TrainResult z = run_training(tiny_config(c, 4), zero);
-  const Model m = Model::load(z.final_dir);
-  m.w.for_each([&](const WeightInfo& info, const Tensor& t) {
-    if (!info.is_norm()) return;
-    for (int64_t i = 0; i < t.numel(); ++i) ASSERT_EQ(t.f32()[i], 1.0f) << t.name;
-  });
-}
-
 // Runs one training on `world` ranks (threads of this process with the butterfly sum); returns
 // rank 0's result and checks that the other ranks trained the same steps without writing.
 TrainResult run_on_ranks(const TrainConfig& c, int world, int64_t stop_after = -1, bool resume = false) {
