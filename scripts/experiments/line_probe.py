@@ -57,6 +57,22 @@ def char_encoder(model_dir):
     return encode
 
 
+def layout_of(famous, a, b, where):
+    """(sep, end): the text between adjacent lines a and b in the famous collection, and the
+    character after b; SystemExit naming `where` when the two are not adjacent anywhere."""
+    i = famous.find(a)
+    while i >= 0:
+        j = i + len(a)
+        k = j
+        while k < len(famous) and not famous[k].isalnum():
+            k += 1
+        if famous.startswith(b, k):
+            end = famous[k + len(b)] if k + len(b) < len(famous) else "。"
+            return famous[j:k], end
+        i = famous.find(a, i + 1)
+    raise SystemExit(f"{where}: pair {a} / {b} is not adjacent anywhere in the famous collection")
+
+
 def pairs_in_layout(pairs_file, famous_file):
     """Each forward test pair with the text that separates and ends it in the famous collection."""
     with open(famous_file, encoding="utf-8") as f:
@@ -69,19 +85,8 @@ def pairs_in_layout(pairs_file, famous_file):
                 continue
             a = r["prompt"].split("的下一句是什么")[0]
             b = r["response"]
-            i = famous.find(a)
-            while i >= 0:
-                j = i + len(a)
-                k = j
-                while k < len(famous) and not famous[k].isalnum():
-                    k += 1
-                if famous.startswith(b, k):
-                    end = famous[k + len(b)] if k + len(b) < len(famous) else "。"
-                    out.append({"a": a, "b": b, "sep": famous[j:k], "end": end, "title": r.get("title", "")})
-                    break
-                i = famous.find(a, i + 1)
-            else:
-                raise SystemExit(f"line_probe: pair {a} / {b} is not adjacent anywhere in {famous_file}")
+            sep, end = layout_of(famous, a, b, f"line_probe: {pairs_file}")
+            out.append({"a": a, "b": b, "sep": sep, "end": end, "title": r.get("title", "")})
     return out
 
 

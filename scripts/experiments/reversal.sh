@@ -27,6 +27,10 @@
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
 #        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files),
 #        EXTEND_STEPS (10000), PROBE_PAD (48: masks for the rest of the poem), PROBE_STEPS (all kept; e.g. "2000 4000"; "" for none), FROM (pre; ext: sft and eval use the extended models, sft_ext_*),
+#        COUPLET (0; 1: every answer is the whole couplet, couplet_answers.py), EXTRA_QA (0; N: N
+#        questions about general poems from SFT_GENERAL, couplet answers, once each in pre-training
+#        and in the SFT set), SFT_MAXLEN (64), INIT_DIFFUSION / INIT_AR (where `extend` starts:
+#        pre_FAMILY/final here or in KEEP unless given),
 #        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
 #        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
@@ -65,7 +69,12 @@ TEST=${TEST:-$ROOT/data/eval/reversal.jsonl}
 FAMOUS_DOCS=${FAMOUS_DOCS:-0}
 QA_DOCS=${QA_DOCS:-0}
 QA_COPIES=${QA_COPIES:-4}
+COUPLET=${COUPLET:-0}
+EXTRA_QA=${EXTRA_QA:-0}
+SFT_GENERAL=${SFT_GENERAL:-$ROOT/data/sft/poems_train.jsonl}
+SFT_MAXLEN=${SFT_MAXLEN:-64}
 (( QA_DOCS > 0 )) && SFT_DATA=qa_pairs.jsonl  # written by the data stage in OUT, where stages run
+(( EXTRA_QA > 0 )) && SFT_DATA=sft_set.jsonl
 MIX=mix_train.txt
 (( QA_DOCS > 0 )) && MIX=mix_train.jsonl
 KEEP=${KEEP:-$ROOT/experiments/checkpoints/reversal}
@@ -75,12 +84,21 @@ mkdir -p "$OUT"
 cd "$OUT"
 
 stage_data() {
+  local extra=()
+  if (( EXTRA_QA > 0 )); then
+    "$PY" "$ROOT/scripts/experiments/couplet_answers.py" --text "$POETRY" --in "$SFT_GENERAL" \
+      --out extra_qa.jsonl --sample "$EXTRA_QA" --drop-missing
+    extra=(--extra-qa extra_qa.jsonl)
+  fi
   "$PY" "$ROOT/scripts/experiments/reversal_data.py" --famous "$FAMOUS" \
     --poetry "$POETRY" --out-train "$MIX" --out-heldout mix_heldout.txt \
     --famous-copies "$FAMOUS_COPIES" --general-chars "$GENERAL_CHARS" --famous-docs "$FAMOUS_DOCS" \
     $( (( FAMOUS_DOCS > 0 )) && echo --test "$TEST" --out-test test_all.jsonl) \
-    $( (( QA_DOCS > 0 )) && echo --qa-docs "$QA_DOCS" --qa-copies "$QA_COPIES" --out-qa qa_pairs.jsonl)
+    $( (( QA_DOCS > 0 )) && echo --qa-docs "$QA_DOCS" --qa-copies "$QA_COPIES" --out-qa qa_pairs.jsonl) \
+    $( (( COUPLET > 0 )) && echo --couplet-answers) "${extra[@]}"
   (( FAMOUS_DOCS > 0 )) || cp "$TEST" test_all.jsonl
+  # the SFT set: the question poems' pairs, and the general questions beside them
+  (( EXTRA_QA > 0 )) && cat qa_pairs.jsonl extra_qa.jsonl > sft_set.jsonl
   rm -rf shards shards_heldout
   "$LLADA" prepare --tokenizer "$TOK" --out shards "$MIX"
   "$LLADA" prepare --tokenizer "$TOK" --out shards_heldout mix_heldout.txt
@@ -140,6 +158,8 @@ stage_extend() {
   for fam in $FAMILIES; do
     init=pre_$fam/final
     [[ -d $init ]] || init=$KEEP/pre_$fam/final
+    [[ $fam == diffusion && -n ${INIT_DIFFUSION:-} ]] && init=$INIT_DIFFUSION
+    [[ $fam == ar && -n ${INIT_AR:-} ]] && init=$INIT_AR
     [[ -d $init ]] || { echo "reversal.sh: pre_$fam/final missing here and in $KEEP (run pretrain)" >&2; exit 1; }
     lr=$LR_DIFF
     [[ $fam == ar ]] && lr=$LR_AR
@@ -167,7 +187,7 @@ stage_probe() {
 }
 
 stage_sft() {
-  [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len 64 "$SFT_DATA"; }
+  [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len "$SFT_MAXLEN" "$SFT_DATA"; }
   local fam held='"sft/heldout.sft"'
   [[ -f sft/heldout.sft ]] || held='[]'  # a tiny SFT file may hold out nothing
   for fam in $FAMILIES; do
@@ -175,7 +195,7 @@ stage_sft() {
     cat > "${SFT_NAME}_$fam.json" <<JSON
 {"model": {"init_from": "${FROM}_$fam/final"}, "objective": "sft",
  "data": {"train": "sft/train.sft", "heldout": $held}, "sft": {"pad": "batch"},
- "seq_len": 64, "batch_size": $SFT_BATCH, "grad_accum": 1, "steps": $SFT_STEPS, "precision": "$PRECISION",
+ "seq_len": $SFT_MAXLEN, "batch_size": $SFT_BATCH, "grad_accum": 1, "steps": $SFT_STEPS, "precision": "$PRECISION",
  "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
  "schedule": {"kind": "cosine", "lr": $SFT_LR, "warmup_steps": $(( SFT_STEPS / 20 > 0 ? SFT_STEPS / 20 : 1 )), "min_lr": 0},
  "seed": 2, "threads": 2, "out": "${SFT_NAME}_$fam", "checkpoint_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),

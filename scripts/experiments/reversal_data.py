@@ -21,15 +21,22 @@ text; the test keeps only the pairs of the other documents, which no question ev
 The training text is then written as JSON lines ({"text": ...}), because a chat-format document
 holds blank lines.
 
+With --couplet-answers every question is answered with the whole couplet in the poem's layout
+(couplet_answers.py: `A的下一句是什么？` and `B的上一句是什么？` both -> `A，B`), and --extra-qa FILE adds
+the questions of FILE (general, non-famous poems, already in that form) once each to the training
+text: a copy-and-complete skill learned on thousands of poems instead of Q famous ones.
+
 usage: reversal_data.py --famous F --poetry P --out-train T --out-heldout H
                         [--famous-copies 3] [--general-chars 180000] [--heldout-chars 30000]
                         [--famous-docs N --test TEST --out-test OUT]
                         [--qa-docs Q --qa-copies C --out-qa QA.jsonl]
+                        [--couplet-answers] [--extra-qa GENERAL_QA.jsonl]
 """
 import argparse
 import json
 import os
 
+from couplet_answers import couplet_rows
 from exp_io import write_text_atomic
 
 
@@ -109,6 +116,9 @@ def main():
                     help="the last Q kept documents are asked about in training (mixed training)")
     ap.add_argument("--qa-copies", type=int, default=4, help="copies of each question in the training text")
     ap.add_argument("--out-qa", help="where the question poems' pairs go (the SFT set)")
+    ap.add_argument("--couplet-answers", action="store_true",
+                    help="answer every question with the whole couplet (couplet_answers.py)")
+    ap.add_argument("--extra-qa", help="questions about general poems added once each (JSONL)")
     a = ap.parse_args()
     if a.famous_copies < 1:
         ap.error("--famous-copies must be >= 1")
@@ -132,13 +142,22 @@ def main():
         write_text_atomic(a.out_test, "".join(rows))
         print(f"reversal_data: {len(rows) // 2} test pairs from {len(tested)} documents -> {a.out_test}")
         if a.qa_docs:
+            if a.couplet_answers:
+                with open(a.famous, encoding="utf-8") as f:
+                    rows_out, _ = couplet_rows([json.loads(r) for r in qa_rows], f.read(), a.test)
+                qa_rows = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows_out]
             write_text_atomic(a.out_qa, "".join(qa_rows))
             qa_docs = [chat_document(r["prompt"], r["response"]) for r in map(json.loads, qa_rows)]
             print(f"reversal_data: {len(qa_rows) // 2} question pairs from {a.qa_docs} documents "
                   f"-> {a.out_qa} and x{a.qa_copies} into the training text")
     poetry = docs_of(a.poetry)
     general = take(poetry, a.general_chars)
-    train = famous * a.famous_copies + qa_docs * a.qa_copies + general
+    extra = []
+    if a.extra_qa:
+        with open(a.extra_qa, encoding="utf-8") as f:
+            extra = [chat_document(r["prompt"], r["response"]) for r in map(json.loads, f) if r]
+        print(f"reversal_data: {len(extra)} general questions from {a.extra_qa} into the training text")
+    train = famous * a.famous_copies + qa_docs * a.qa_copies + extra + general
     seen = set(train)
     heldout = take((d for d in reversed(poetry) if d not in seen), a.heldout_chars)
     write_documents(a.out_train, train)

@@ -83,6 +83,26 @@ key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
 sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
 PY
 
+# Couplet answers: every question answered with the whole couplet, 20 general questions beside the
+# famous ones in pre-training and in the SFT set.
+OUT="$WORK/revc" KEEP="$WORK/keepc" STEPS=2 CKPT=2 SFT_STEPS=2 TEST_PAIRS=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+  GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=1 COUPLET=1 EXTRA_QA=20 \
+  SFT_GENERAL="$WORK/sft.jsonl" SFT_MAXLEN=96 FAMILIES=diffusion \
+  bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/revc.log" 2>&1 ||
+  fail "reversal.sh (COUPLET): $(tail -5 "$WORK/revc.log")"
+[ "$(grep -c 'start_header_id' "$WORK/revc/mix_train.jsonl" 2>/dev/null)" = 60 ] || fail "reversal.sh COUPLET: expected 40 + 20 questions in the training text"
+[ "$(grep -c . "$WORK/revc/sft_set.jsonl" 2>/dev/null)" = 60 ] || fail "reversal.sh COUPLET: the SFT set is not the 40 + 20 questions"
+/usr/bin/python3 - "$WORK/revc/sft_set.jsonl" <<'PY' || fail "reversal.sh COUPLET: an answer is not the asked couplet"
+import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    asked = r["prompt"].split("的")[0]
+    a, b = r["response"].split("，")
+    forward = r.get("direction", {"next": "forward", "prev": "backward"}.get(r.get("kind"))) == "forward"
+    assert (a, b) == ((asked, r["line"]) if forward else (r["line"], asked)), r
+PY
+[ "$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$WORK/revc/eval_diffusion.json" 2>/dev/null)" = 4 ] ||
+  fail "reversal.sh COUPLET: eval_diffusion.json does not hold the 4 test items"
+
 # More pre-training from the final weights (extend), the line probe on every checkpoint, then SFT and
 # the test of the extended models.
 OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
