@@ -183,5 +183,45 @@ check(h["cancelled"] > after["cancelled"], f"the abandoned stream was not cancel
 s, _, _ = request("GET", "/health")
 check(s == 200, "server down after a disconnect")
 
+# --- plain (non-streaming) answers that take long: a client that leaves is cancelled, one that stays
+# gets the same answer as when the server is idle. Six requests of different settings (never batched
+# together, and never stopping early at an EOS) keep the one worker busy for a few seconds; the two
+# plain clients queue behind them.
+base = json.loads(request("GET", "/health")[2])
+blockers = [threading.Thread(target=request, args=("POST", "/v1/completions",
+                                                   {"prompt": "白日依山尽，", "max_tokens": 96, "block_length": 96,
+                                                    "steps": 96 - i, "logits_eos_inf": True}))
+            for i in range(6)]
+for th in blockers:
+    th.start()
+time.sleep(0.1)
+stay_body = {"prompt": "床前明月光，", "max_tokens": 32, "block_length": 32, "steps": 31}
+stay = [None]
+stayer = threading.Thread(target=lambda: stay.__setitem__(0, request("POST", "/v1/completions", stay_body)))
+stayer.start()
+sock = socket.create_connection(("127.0.0.1", PORT))
+payload = json.dumps({"prompt": "春眠不觉晓，", "max_tokens": 32, "block_length": 32, "steps": 30}).encode()
+sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+             + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+time.sleep(0.2)
+sock.close()
+for th in blockers + [stayer]:
+    th.join()
+deadline = time.time() + 30
+while time.time() < deadline:
+    h = json.loads(request("GET", "/health")[2])
+    if h["running"] == 0 and h["queued"] == 0:
+        break
+    time.sleep(0.2)
+check(h["cancelled"] == base["cancelled"] + 1 and h["completed"] == base["completed"] + 7,
+      f"the plain client that left was not cancelled (or another was): {base} -> {h}")
+check(stay[0] and stay[0][0] == 200, f"the waiting plain client got {stay[0] and stay[0][:1]}")
+alone = request("POST", "/v1/completions", stay_body)
+try:
+    waited, idle = answer_of(json.loads(stay[0][2])), answer_of(json.loads(alone[2]))
+except (ValueError, KeyError, TypeError) as e:
+    waited, idle = f"unreadable: {e}: {stay[0] and stay[0][2][:80]!r}", None
+check(waited == idle, f"a plain answer sent after a wait differs from the idle server's: {waited!r} vs {idle!r}")
+
 print("raw_http_check:", "ok" if not failures else f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

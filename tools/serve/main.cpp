@@ -26,6 +26,12 @@ using namespace llada;
 using namespace llada::serve;
 using nlohmann::json;
 
+// A plain (non-streaming) answer ready within this time is sent whole, with its status; a longer one
+// is sent chunked so that a client that left can be noticed (see the handler).
+constexpr int kPlainAnswerWaitMs = 500;
+// How often a waiting HTTP thread looks at its client.
+constexpr int kClientPollMs = 200;
+
 struct ServeArgs {
   std::string model, host = "127.0.0.1", api_key, name;
   int port = 8080, threads = 0;
@@ -146,11 +152,31 @@ int run_serve(ServeArgs a) {
                                                               (long long)a.max_queue), ""});
       }
       if (!r.stream) {
-        job->wait();
-        if (job->error) return send_error(res, *job->error);
-        res.set_content(response_body(job->req, job->id, job->model, job->created, job->answer, job->timings).dump(
-                            -1, ' ', false, json::error_handler_t::replace),
-                        "application/json");
+        const auto body_of = [job] {
+          return response_body(job->req, job->id, job->model, job->created, job->answer, job->timings)
+              .dump(-1, ' ', false, json::error_handler_t::replace);
+        };
+        if (job->wait_for(kPlainAnswerWaitMs)) {
+          if (job->error) return send_error(res, *job->error);
+          return res.set_content(body_of(), "application/json");
+        }
+        // A long answer: cpp-httplib 0.11 tells a handler nothing about its client, so the body is
+        // sent chunked, led by a space (JSON whitespace) every poll while the answer is computed; a
+        // client that left makes a write fail, and its generation is cancelled at the next step. An
+        // error after this point keeps status 200 and arrives as the OpenAI error body.
+        res.set_chunked_content_provider(
+            "application/json",
+            [job, body_of](size_t, httplib::DataSink& sink) {
+              while (!job->wait_for(kClientPollMs))
+                if (!sink.write(" ", 1)) return false;
+              const std::string body = job->error ? job->error->body().dump() : body_of();
+              if (!sink.write(body.data(), body.size())) return false;
+              sink.done();
+              return true;
+            },
+            [job](bool success) {
+              if (!success) job->cancelled = true;
+            });
         return;
       }
       res.set_header("Cache-Control", "no-cache");
@@ -159,7 +185,7 @@ int run_serve(ServeArgs a) {
           [job](size_t, httplib::DataSink& sink) {
             std::string payload;
             for (;;) {
-              if (!job->next(payload, 200)) {
+              if (!job->next(payload, kClientPollMs)) {
                 if (job->done()) {
                   sink.done();
                   return true;

@@ -56,6 +56,11 @@ void Job::wait() {
   cv_.wait(l, [&] { return finished_; });
 }
 
+bool Job::wait_for(int ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  return cv_.wait_for(l, std::chrono::milliseconds(ms), [&] { return finished_; });
+}
+
 Scheduler::Scheduler(const sample::Session& s, int64_t max_queue, int64_t max_batch)
     : s_(s), max_queue_(max_queue), max_batch_(max_batch), thread_([this] { worker(); }) {}
 

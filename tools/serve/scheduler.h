@@ -38,8 +38,9 @@ class Job {
   // is finished with nothing left (then done() is true).
   bool next(std::string& payload, int ms);
   bool done();
-  // Waits for the end; the answer, or the error.
+  // Waits for the end; the answer, or the error. wait_for gives up after `ms` (false).
   void wait();
+  bool wait_for(int ms);
   Answer answer;
   Timings timings;
   std::optional<ApiError> error;
