@@ -23,7 +23,8 @@ void validate_autoregressive(const std::vector<std::vector<int32_t>>& prompts, c
 }
 
 GenerateResult generate_autoregressive(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
-                                       const SpecialIds& sp, const GenerateOptions& o) {
+                                       const SpecialIds& sp, const GenerateOptions& o,
+                                       const StepObserver& observe) {
   validate_autoregressive(prompts, sp, o);
   LLADA_CHECK(m.cfg.causal, "generate_autoregressive: the model is not causal");
   const double t_start = now_seconds();
@@ -33,8 +34,11 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
   const int64_t T = P + G;
   const int32_t pad = sp.pad >= 0 ? sp.pad : sp.eos;
 
-  // Canvas [B, T], left-padded prompts; the key mask hides padding from every query.
+  // Canvas [B, T], left-padded prompts, the answer not generated yet (the mask id, as an observer
+  // expects of an uncommitted position; no call ever reads it); the key mask hides padding.
+  const int32_t unknown = sp.mask >= 0 ? sp.mask : pad;
   std::vector<int32_t> x(size_t(B * T), pad);
+  for (int64_t b = 0; b < B; ++b) std::fill(x.begin() + b * T + P, x.begin() + (b + 1) * T, unknown);
   std::vector<uint8_t> key_mask(size_t(B * T), 1);
   for (int64_t b = 0; b < B; ++b) {
     const int64_t off = P - int64_t(prompts[size_t(b)].size());
@@ -115,8 +119,24 @@ GenerateResult generate_autoregressive(const Model& m, const std::vector<std::ve
       const int32_t tok = x[size_t(b * T + P + s)];
       res.tokens[size_t(b)][size_t(s)] = tok;
       ++res.stats.committed;
-      if (tok == sp.eos || (sp.eot >= 0 && tok == sp.eot)) stopped[size_t(b)] = 1;
+      if (tok == sp.eos || (sp.eot >= 0 && tok == sp.eot)) {
+        stopped[size_t(b)] = 1;
+        std::fill(x.begin() + b * T + P + s + 1, x.begin() + (b + 1) * T, sp.eos);
+      }
       all = all && stopped[size_t(b)];
+    }
+    if (observe) {
+      StepView v;
+      v.B = B;
+      v.T = T;
+      v.prompt_len = P;
+      v.ids = x.data();
+      v.step = s;
+      v.nfe = res.stats.nfe;
+      if (!observe(v)) {
+        res.stopped = !all;
+        break;
+      }
     }
     if (all) break;
   }

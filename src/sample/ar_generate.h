@@ -17,8 +17,11 @@ void validate_autoregressive(const std::vector<std::vector<int32_t>>& prompts, c
                              const GenerateOptions& o);
 
 // Batches are left-padded (padding keys masked). RoPE is relative, so a row's logits do not depend
-// on its padding. tokens[b] holds gen_length ids (EOS after the row stopped).
+// on its padding. tokens[b] holds gen_length ids (EOS after the row stopped). `observe` sees the
+// canvas after every new token (positions not generated yet hold the mask id, those after a row's
+// stop EOS), so streaming reads it as it reads a diffusion canvas; returning false stops the run.
 GenerateResult generate_autoregressive(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
-                                       const SpecialIds& sp, const GenerateOptions& o);
+                                       const SpecialIds& sp, const GenerateOptions& o,
+                                       const StepObserver& observe = {});
 
 }  // namespace llada::sample

@@ -39,7 +39,7 @@ void Decoder::validate(const std::vector<std::vector<int32_t>>& prompts, const G
 
 GenerateResult Decoder::run(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& o,
                             const StepObserver& show) {
-  if (autoregressive()) return generate_autoregressive(s_.model, prompts, s_.sp, o);
+  if (autoregressive()) return generate_autoregressive(s_.model, prompts, s_.sp, o, show);
   return generate(src_, prompts, s_.sp, o, show);
 }
 

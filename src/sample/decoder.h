@@ -26,7 +26,7 @@ class Decoder {
   bool autoregressive() const { return s_.model.cfg.causal; }
   // Checks options and prompts (errors name the flag) without decoding.
   void validate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& o) const;
-  // `show` draws the diffusion canvas; a causal model has none to draw.
+  // `show` sees the canvas after every step (a causal model's: after every new token).
   GenerateResult run(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& o,
                      const StepObserver& show = {});
 

@@ -118,6 +118,47 @@ sys.exit(1 if bad else 0)
 PY
 fi
 
+# An autoregressive model streams token by token: its content deltas arrive as it decodes and join
+# to the plain answer, which equals `llada generate` (and `generate --stream` prints the same).
+AR_MODEL="$SRC/experiments/checkpoints/reversal_mixed/pre_ar/final"
+ar_want=$("$LLADA" generate --model "$AR_MODEL" --prompt "白日依山尽，" --gen-length 24 --output json 2>/dev/null |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])')
+ar_streamed=$("$LLADA" generate --model "$AR_MODEL" --prompt "白日依山尽，" --gen-length 24 --stream 2>/dev/null)
+[ -n "$ar_want" ] && [ "$ar_streamed" = "$ar_want" ] || fail "AR generate --stream printed '$ar_streamed', generate '$ar_want'"
+PORT=$(free_port)
+"$SERVE" --model "$AR_MODEL" --port "$PORT" --threads 2 --gen-length 24 >"$WORK/ar.log" 2>&1 &
+PIDS+=($!)
+/usr/bin/python3 - "$PORT" "$ar_want" <<'PY' || fail "AR streaming: $(tail -3 "$WORK/ar.log")"
+import http.client, json, sys, time
+port, want = int(sys.argv[1]), sys.argv[2]
+for _ in range(100):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/health")
+        if c.getresponse().status == 200: break
+    except OSError:
+        time.sleep(0.1)
+def post(body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("POST", "/v1/completions", body=json.dumps(body, ensure_ascii=False).encode(),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    return r.status, r.read().decode("utf-8")
+body = {"prompt": "白日依山尽，", "max_tokens": 24}
+status, text = post(body)
+plain = json.loads(text)["choices"][0]["text"]
+status_s, text_s = post(dict(body, stream=True))
+deltas = [json.loads(l[6:])["choices"][0].get("text", "") for l in text_s.split("\n")
+          if l.startswith("data: {") and json.loads(l[6:]).get("choices")]
+deltas = [d for d in deltas if d]
+bad = []
+if (status, status_s) != (200, 200): bad.append(f"statuses {status}, {status_s}")
+if plain.strip() != want.strip(): bad.append(f"plain answer {plain!r}, generate {want!r}")
+if "".join(deltas) != plain: bad.append(f"streamed {''.join(deltas)!r}, plain {plain!r}")
+if len(deltas) < min(3, len(plain)): bad.append(f"{len(deltas)} content deltas for {len(plain)} characters: not streamed as decoded")
+for b in bad: print("FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+
 # Bad flags and files: a clear error and exit 1, never a crash.
 expect_error() {  # expect_error PATTERN ARGS...
   local pat=$1

@@ -118,7 +118,7 @@ int run_generate(GenArgs a) {
           std::printf("%s\n", join_ids(g).c_str());
         } else if (a.output == "text") {
           const std::string text = answer_text(s, g);
-          // --stream printed the prefix already; the rest (an autoregressive model's whole answer).
+          // --stream printed the prefix already; the rest (text held back until the answer ended).
           const bool cont = a.stream && text.compare(0, streamed.size(), streamed) == 0;
           std::printf("%s\n", cont ? text.c_str() + streamed.size() : text.c_str());
           streamed.clear();
