@@ -37,16 +37,10 @@ PYEOF
 ev=$(( STEPS / 10 > 0 ? STEPS / 10 : 1 ))
 for prec in f32 bf16; do
   [[ -d run_$prec/final ]] && continue
-  cat > "run_$prec.json" <<JSON
-{"model": {"init_from": "init"}, "objective": "diffusion",
- "data": {"train": ["$DATA/shards/train.tok"], "heldout": ["$DATA/shards_heldout/train.tok"], "window": "random"},
- "seq_len": $SEQ, "batch_size": $BATCH, "grad_accum": 1, "steps": $STEPS, "precision": "$prec",
- "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
- "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
- "schedule": {"kind": "cosine", "lr": $LR, "warmup_steps": $(( STEPS / 20 > 0 ? STEPS / 20 : 1 ))},
- "seed": 1, "threads": 2, "out": "run_$prec", "checkpoint_every": $ev, "keep_checkpoints": 1,
- "save_dtype": "f32", "eval_every": $ev, "eval_batches": 16, "log_every": $(( STEPS / 50 > 0 ? STEPS / 50 : 1 ))}
-JSON
+  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective diffusion --init init --out "run_$prec" \
+    --steps "$STEPS" --lr "$LR" --schedule cosine --warmup $(( STEPS / 20 > 0 ? STEPS / 20 : 1 )) --seq-len "$SEQ" \
+    --batch "$BATCH" --precision "$prec" --checkpoint-every "$ev" --eval-every "$ev" --eval-batches 16 \
+    --train "$DATA/shards/train.tok" --heldout "$DATA/shards_heldout/train.tok" > "run_$prec.json"
   if [[ -f run_$prec/latest ]]; then "$LLADA" train --config "run_$prec.json" --resume --no-progress
   else "$LLADA" train --config "run_$prec.json" --no-progress; fi
 done

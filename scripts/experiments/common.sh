@@ -40,16 +40,8 @@ investigation_setup() {
 # (evaluations use their own data reader and noise: their interval never changes the trajectory)
 investigation_config() {
   local steps=$4
-  local log=$(( steps / 40 > 0 ? steps / 40 : 1 )) ev=${8:-$(( steps / 4 > 0 ? steps / 4 : 1 ))}
-  local warm=$(( steps / 8 < 1 ? 1 : (steps / 8 > 100 ? 100 : steps / 8) ))
-  cat <<JSON
-{"model": {"init_from": "$2"}, "objective": "$1",
- "data": {"train": ["shards/train.tok"], "heldout": ["shards/heldout.tok"], "window": "random"},
- "seq_len": 128, "batch_size": 32, "grad_accum": 1, "steps": $steps,
- "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
- "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
- "schedule": {"kind": "$6", "lr": $5, "warmup_steps": $warm},
- "seed": 1, "threads": 2, "out": "$3", "checkpoint_every": $7, "keep_checkpoints": 100,
- "save_dtype": "f32", "eval_every": $ev, "eval_batches": 8, "log_every": $log}
-JSON
+  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$1" --init "$2" --out "$3" --steps "$steps" \
+    --lr "$5" --schedule "$6" --checkpoint-every "$7" --eval-every "${8:-$(( steps / 4 > 0 ? steps / 4 : 1 ))}" \
+    --log-every $(( steps / 40 > 0 ? steps / 40 : 1 )) --warmup-frac 0.125 --warmup-max 100 --keep 100 \
+    --train shards/train.tok --heldout shards/heldout.tok
 }

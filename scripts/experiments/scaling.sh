@@ -86,17 +86,10 @@ stage_train() {
     for fam in $FAMILIES; do
       run=run_${size}_$fam
       [[ -d $run/final ]] && { echo "scaling.sh: $run done"; continue; }
-      cat > "$run.json" <<JSON
-{"model": {"init_from": "init_${size}_$fam"}, "objective": "$fam",
- "data": {"train": ["shards/train.tok"], "heldout": ["shards_heldout/train.tok"], "window": "random"},
- "seq_len": $SEQ, "batch_size": $BATCH, "grad_accum": 1, "steps": $STEPS, "precision": "$PRECISION",
- "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
- "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
- "schedule": {"kind": "wsd", "lr": $LR, "warmup_steps": $warm, "drop_frac": 0.8, "drop_lr": $LR,
-              "decay_frac": 0.8},
- "seed": 1, "threads": 2, "out": "$run", "checkpoint_every": $ev, "keep_checkpoints": 1,
- "save_dtype": "f32", "eval_every": $ev, "eval_batches": 8, "log_every": $log}
-JSON
+      "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$fam" --init "init_${size}_$fam" --out "$run" \
+        --steps "$STEPS" --lr "$LR" --schedule wsd --decay-frac 0.8 --warmup "$warm" --seq-len "$SEQ" \
+        --batch "$BATCH" --precision "$PRECISION" --checkpoint-every "$ev" --eval-every "$ev" --log-every "$log" \
+        --train shards/train.tok --heldout shards_heldout/train.tok > "$run.json"
       if [[ -f $run/latest ]]; then "$LLADA" train --config "$run.json" --resume --no-progress
       else "$LLADA" train --config "$run.json" --no-progress; fi
     done
