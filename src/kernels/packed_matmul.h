@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 
 #include "core/dtype.h"
 #include "kernels/matmul.h"
@@ -63,6 +64,26 @@ class PackedMatrix {
   bool amx_ = false;
   std::shared_ptr<void> buf_;  // 64-byte aligned panels; null = fallback to gemm on `orig_`
   Operand orig_{nullptr, DType::F32, 0, true};
+};
+
+// The prepared-weights handle of a model for inference: packed matrices found by the storage they
+// were packed from (an address that stays put when the tensor's owner moves). Whoever packs decides
+// which matrices; the forward asks each weight for its packed twin.
+class PackedSet {
+ public:
+  void add(const void* source, PackedMatrix p) { by_source_[source] = std::move(p); }
+  const PackedMatrix* find(const void* source) const {
+    const auto it = by_source_.find(source);
+    return it == by_source_.end() ? nullptr : &it->second;
+  }
+  size_t bytes() const {
+    size_t n = 0;
+    for (const auto& [source, p] : by_source_) n += p.bytes();
+    return n;
+  }
+
+ private:
+  std::unordered_map<const void*, PackedMatrix> by_source_;
 };
 
 // C[M, N] = beta * C + A[M, K] · Wᵀ with A row-major (leading dimension lda), C leading

@@ -160,8 +160,11 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
                            const int32_t* sel) {
   const ModelConfig& c = m.cfg;
   const LayerWeights& lw = m.w.layers[size_t(l)];
-  const PackedWeights* P = m.packed.get();
-  const PackedLayer* pl = P ? &P->layers[size_t(l)] : nullptr;
+  // The packed twins (all or none: pack_for_inference packs every product weight).
+  const kernels::PackedMatrix *pq = m.packed_of(lw.q_proj), *pk = m.packed_of(lw.k_proj),
+                              *pv = m.packed_of(lw.v_proj), *po = m.packed_of(lw.attn_out),
+                              *pgate = m.packed_of(lw.ff_proj), *pup = m.packed_of(lw.up_proj),
+                              *pdown = m.packed_of(lw.ff_out);
   LayerActs& L = acts.layers[size_t(l)];
   const int64_t N = a.B * a.T, C = c.d_model, KV = c.kv_dim(), F = c.mlp_hidden_size;
   const int64_t H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim(), Tk = acts.Tk;
@@ -179,13 +182,13 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
     q_in = L.n2;
     q_pos = acts.row_pos;
   }
-  if (pl && !sel) {  // one pass over n1 for the three products
-    const kernels::PackedProduct qkv[] = {{&pl->q, L.q, C}, {&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
+  if (pq && !sel) {  // one pass over n1 for the three products
+    const kernels::PackedProduct qkv[] = {{pq, L.q, C}, {pk, L.k, KV}, {pv, L.v, KV}};
     kernels::gemm_packed_multi(N, L.n1, C, qkv, 3);
-  } else if (pl) {
-    const kernels::PackedProduct kv[] = {{&pl->k, L.k, KV}, {&pl->v, L.v, KV}};
+  } else if (pq) {
+    const kernels::PackedProduct kv[] = {{pk, L.k, KV}, {pv, L.v, KV}};
     kernels::gemm_packed_multi(N, L.n1, C, kv, 2);
-    linear(L.q, q_in, lw.q_proj, &pl->q, M, a.matmul_dtype);
+    linear(L.q, q_in, lw.q_proj, pq, M, a.matmul_dtype);
   } else {
     linear(L.q, q_in, lw.q_proj, nullptr, M, a.matmul_dtype);
     linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
@@ -216,10 +219,10 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
   float* h = sel ? acts.nf : L.h;
   if (sel) kernels::gather_rows(h, L.x, sel, M, C);
   else if (h != L.x) kernels::copy(h, L.x, N * C);
-  linear(h, L.att, lw.attn_out, pl ? &pl->o : nullptr, M, a.matmul_dtype, 1.0f);
+  linear(h, L.att, lw.attn_out, po, M, a.matmul_dtype, 1.0f);
   kernels::rmsnorm_forward(L.n2, L.rstd2, h, lw.ff_norm.f32(), M, C, eps);
-  if (pl) {
-    const kernels::PackedProduct gate_up[] = {{&pl->gate, L.gate, F}, {&pl->up, L.up, F}};
+  if (pgate) {
+    const kernels::PackedProduct gate_up[] = {{pgate, L.gate, F}, {pup, L.up, F}};
     kernels::gemm_packed_multi(M, L.n2, C, gate_up, 2);
   } else {
     linear(L.gate, L.n2, lw.ff_proj, nullptr, M, a.matmul_dtype);
@@ -229,7 +232,7 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
   // x' = h + ff_out(act): into the next layer's input (in place for the selected rows).
   float* out = sel ? h : (l + 1 < c.n_layers ? acts.layers[size_t(l + 1)].x : acts.x_final);
   if (out != h) kernels::copy(out, h, N * C);
-  linear(out, L.act, lw.ff_out, pl ? &pl->down : nullptr, M, a.matmul_dtype, 1.0f);
+  linear(out, L.act, lw.ff_out, pdown, M, a.matmul_dtype, 1.0f);
   return out;
 }
 
@@ -240,7 +243,7 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
   const Weights& w = m.w;
   const int64_t N = a.B * a.T, C = c.d_model;
   const float eps = float(c.rms_norm_eps);
-  const PackedWeights* P = m.packed.get();
+  const kernels::PackedMatrix* phead = m.packed_of(w.lm_head());
 
   ensure_rope_tables(c, a.pos0 + a.T, ws);
   for (int64_t i = 0; i < N; ++i) acts.pos[i] = int32_t(a.pos0 + i % a.T);
@@ -254,14 +257,14 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
     if (rows_only_last && l + 1 == c.n_layers) {
       const float* hs = layer_forward(m, a, ws, acts, l, a.rows);
       kernels::rmsnorm_forward(acts.nf_rows, acts.rstd_f, hs, w.ln_f.f32(), acts.R, C, eps);
-      linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R, a.matmul_dtype);
+      linear(acts.logits, acts.nf_rows, w.lm_head(), phead, acts.R, a.matmul_dtype);
       return acts.logits;
     }
     layer_forward(m, a, ws, acts, l, nullptr);
   }
   kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
   if (a.rows) kernels::gather_rows(acts.nf_rows, acts.nf, a.rows, acts.R, C);
-  linear(acts.logits, acts.nf_rows, w.lm_head(), P ? &P->head : nullptr, acts.R, a.matmul_dtype);
+  linear(acts.logits, acts.nf_rows, w.lm_head(), phead, acts.R, a.matmul_dtype);
   return acts.logits;
 }
 

@@ -28,21 +28,9 @@ void Model::pack_for_inference() {
     if (!p.is_fallback()) release_file_pages(W.data, W.nbytes());
     return p;
   };
-  auto p = std::make_shared<PackedWeights>();
-  for (const LayerWeights& lw : w.layers)
-    p->layers.push_back(PackedLayer{pack(lw.q_proj), pack(lw.k_proj), pack(lw.v_proj),
-                                    pack(lw.attn_out), pack(lw.ff_proj), pack(lw.up_proj),
-                                    pack(lw.ff_out)});
-  p->head = pack(w.lm_head());
+  auto p = std::make_shared<kernels::PackedSet>();
+  for_each_product_weight(w, [&](const WeightInfo&, const Tensor& W) { p->add(W.data, pack(W)); });
   packed = std::move(p);
-}
-
-size_t PackedWeights::bytes() const {
-  size_t n = head.bytes();
-  for (const PackedLayer& l : layers)
-    n += l.q.bytes() + l.k.bytes() + l.v.bytes() + l.o.bytes() + l.gate.bytes() + l.up.bytes() +
-         l.down.bytes();
-  return n;
 }
 
 void KVCache::allocate(const ModelConfig& cfg, int64_t batch, int64_t len) {

@@ -16,24 +16,16 @@
 
 namespace llada {
 
-// Every matrix of the model packed once for the inference kernels (kernels/packed_matmul.h).
-// A snapshot of `Weights`: whoever changes the weights must rebuild or drop it, so the trainer,
-// which updates weights in place, never packs.
-struct PackedLayer {
-  kernels::PackedMatrix q, k, v, o, gate, up, down;
-};
-struct PackedWeights {
-  std::vector<PackedLayer> layers;
-  kernels::PackedMatrix head;
-  size_t bytes() const;
-};
-
 struct Model {
   ModelConfig cfg;
   Weights w;
-  // Set by pack_for_inference(); the forward uses it when present (it is the faster path: no
-  // per-call weight packing and no per-shape kernel set-up), kernels::gemm otherwise.
-  std::shared_ptr<const PackedWeights> packed;
+  // Set by pack_for_inference(): every product weight packed for the inference kernels, a snapshot
+  // of `w` (whoever changes the weights must pack again or drop it, so the trainer, which updates
+  // weights in place, never packs). The forward uses it when present (no per-call weight packing,
+  // no per-shape kernel set-up), kernels::gemm otherwise.
+  std::shared_ptr<const kernels::PackedSet> packed;
+  // The packed twin of a weight of `w`, or null.
+  const kernels::PackedMatrix* packed_of(const Tensor& W) const { return packed ? packed->find(W.data) : nullptr; }
   static Model load(const std::string& dir, const LoadOptions& opt = {});
   // Packs every matrix (costs one more copy of the matrices in memory; the originals stay, as the
   // embedding lookup and the backward read them). Call again after changing the weights.

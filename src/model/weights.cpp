@@ -165,4 +165,13 @@ void init_weights(Weights& w, const ModelConfig& cfg, uint64_t seed, float init_
   });
 }
 
+void for_each_product_weight(const Weights& w, const std::function<void(const WeightInfo&, const Tensor&)>& f) {
+  w.for_each([&](const WeightInfo& info, const Tensor& t) {
+    const bool tied_head = info.role == WeightRole::Embedding && w.head.empty();
+    if (tied_head || info.role == WeightRole::Projection || info.role == WeightRole::OutProjection ||
+        info.role == WeightRole::Head)
+      f(info, t);
+  });
+}
+
 }  // namespace llada

@@ -69,6 +69,10 @@ struct Weights {
 // loader's expectations and the saver's checks.
 std::vector<WeightInfo> weight_layout(const ModelConfig& cfg);
 
+// Visits every matrix the forward multiplies by: the projections and output projections, and the
+// head (wte when the embedding is tied). Packing and the GEMM benchmark walk this list.
+void for_each_product_weight(const Weights& w, const std::function<void(const WeightInfo&, const Tensor&)>& f);
+
 // Visits `w` and its twins (gradients, optimizer moments: Weights of the same layout) together:
 // f(info, w_tensor, twin_tensor...). Throws if a twin's layout differs.
 void for_each_twin(const Weights& w, const std::vector<const Weights*>& twins,

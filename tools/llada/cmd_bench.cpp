@@ -92,18 +92,9 @@ class GemmReplay {
 
   void run() {
     flops_ = 0;
-    for (size_t l = 0; l < m_.w.layers.size(); ++l) {
-      const LayerWeights& L = m_.w.layers[l];
-      const PackedLayer* P = packed_ ? &m_.packed->layers[l] : nullptr;
-      linear(L.q_proj, P ? &P->q : nullptr);
-      linear(L.k_proj, P ? &P->k : nullptr);
-      linear(L.v_proj, P ? &P->v : nullptr);
-      linear(L.attn_out, P ? &P->o : nullptr);
-      linear(L.ff_proj, P ? &P->gate : nullptr);
-      linear(L.up_proj, P ? &P->up : nullptr);
-      linear(L.ff_out, P ? &P->down : nullptr);
-    }
-    linear(m_.w.lm_head(), packed_ ? &m_.packed->head : nullptr);
+    for_each_product_weight(m_.w, [&](const WeightInfo&, const Tensor& W) {
+      linear(W, packed_ ? m_.packed_of(W) : nullptr);
+    });
   }
   double flops() const { return flops_; }
 
