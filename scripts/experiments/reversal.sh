@@ -105,23 +105,15 @@ stage_data() {
   starting_models
 }
 
-# pretrain_config OBJECTIVE LR: the run's configuration (out: pre_OBJECTIVE).
+# pretrain_config OBJECTIVE LR [INIT OUT STEPS KEEP]: the run's configuration (out: pre_OBJECTIVE).
 pretrain_config() {
   local init=${3:-init_$1} out=${4:-pre_$1} STEPS=${5:-$STEPS} keep=${6:-3}
-  local warm=$(( STEPS / 8 < 1 ? 1 : (STEPS / 8 > 200 ? 200 : STEPS / 8) ))
   local log=$(( STEPS / 100 > 0 ? (STEPS / 100 < 50 ? STEPS / 100 : 50) : 1 ))
-  local ev=$(( CKPT / 2 > 0 ? CKPT / 2 : 1 ))
-  cat <<JSON
-{"model": {"init_from": "$init"}, "objective": "$1",
- "data": {"train": ["shards/train.tok"], "heldout": ["shards_heldout/train.tok"], "window": "random"},
- "seq_len": $SEQ, "batch_size": $BATCH, "grad_accum": 1, "steps": $STEPS, "precision": "$PRECISION",
- "diffusion": {"eps": 1e-3, "random_length_prob": 0.01, "stratified_t": false},
- "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
- "schedule": {"kind": "wsd", "lr": $2, "warmup_steps": $warm, "drop_frac": 0.9, "decay_frac": 0.9,
-              "drop_lr": $2},
- "seed": 1, "threads": 2, "out": "$out", "checkpoint_every": $CKPT, "keep_checkpoints": $keep,
- "save_dtype": "f32", "eval_every": $ev, "eval_batches": 8, "log_every": $log}
-JSON
+  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$1" --init "$init" --out "$out" \
+    --steps "$STEPS" --lr "$2" --schedule wsd --decay-frac 0.9 --warmup-frac 0.125 --warmup-max 200 \
+    --seq-len "$SEQ" --batch "$BATCH" --precision "$PRECISION" --checkpoint-every "$CKPT" --keep "$keep" \
+    --eval-every $(( CKPT / 2 > 0 ? CKPT / 2 : 1 )) --log-every "$log" \
+    --train shards/train.tok --heldout shards_heldout/train.tok
 }
 
 stage_keep() {
@@ -188,20 +180,16 @@ stage_probe() {
 
 stage_sft() {
   [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len "$SFT_MAXLEN" "$SFT_DATA"; }
-  local fam held='"sft/heldout.sft"'
-  [[ -f sft/heldout.sft ]] || held='[]'  # a tiny SFT file may hold out nothing
+  local fam  # (a tiny SFT file may hold out nothing: then no --heldout)
   for fam in $FAMILIES; do
     [[ -d ${FROM}_$fam/final ]] || { echo "reversal.sh: ${FROM}_$fam/final missing (run the pretrain or extend stage)" >&2; exit 1; }
-    cat > "${SFT_NAME}_$fam.json" <<JSON
-{"model": {"init_from": "${FROM}_$fam/final"}, "objective": "sft",
- "data": {"train": "sft/train.sft", "heldout": $held}, "sft": {"pad": "batch"},
- "seq_len": $SFT_MAXLEN, "batch_size": $SFT_BATCH, "grad_accum": 1, "steps": $SFT_STEPS, "precision": "$PRECISION",
- "optim": {"betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 1.0},
- "schedule": {"kind": "cosine", "lr": $SFT_LR, "warmup_steps": $(( SFT_STEPS / 20 > 0 ? SFT_STEPS / 20 : 1 )), "min_lr": 0},
- "seed": 2, "threads": 2, "out": "${SFT_NAME}_$fam", "checkpoint_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
- "keep_checkpoints": 1, "save_dtype": "bf16", "eval_every": $(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 )),
- "eval_batches": 8, "log_every": 50}
-JSON
+    local every=$(( SFT_STEPS / 4 > 0 ? SFT_STEPS / 4 : 1 ))
+    "$PY" "$ROOT/scripts/experiments/train_config.py" --objective sft --init "${FROM}_$fam/final" \
+      --out "${SFT_NAME}_$fam" --steps "$SFT_STEPS" --lr "$SFT_LR" --schedule cosine --min-lr 0 \
+      --warmup $(( SFT_STEPS / 20 > 0 ? SFT_STEPS / 20 : 1 )) --seq-len "$SFT_MAXLEN" --batch "$SFT_BATCH" \
+      --precision "$PRECISION" --seed 2 --checkpoint-every "$every" --eval-every "$every" --log-every 50 \
+      --save-dtype bf16 --train sft/train.sft $( [[ -f sft/heldout.sft ]] && echo --heldout sft/heldout.sft) \
+      > "${SFT_NAME}_$fam.json"
     if [[ -f "${SFT_NAME}_$fam/latest" ]]; then "$LLADA" train --config "${SFT_NAME}_$fam.json" --resume --no-progress
     else "$LLADA" train --config "${SFT_NAME}_$fam.json" --no-progress; fi
   done
