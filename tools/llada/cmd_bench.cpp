@@ -107,35 +107,51 @@ class GemmReplay {
   double flops_ = 0;
 };
 
-int run_bench(const BenchArgs& o) {
+// What one run measured, for the JSON and the text report.
+struct BenchResult {
+  Timing t, gemm, packed_gemm;
+  double flops = 0, gemm_flops = 0, packed_gemm_flops = 0, load_s = 0, rss_mb = 0;
+  bool packed = false;
+  const char* dtype = "";
+  double gflops() const { return flops / (t.median_ms * 1e-3) / 1e9; }
+  double gemm_gflops() const { return gemm_flops / (gemm.median_ms * 1e-3) / 1e9; }
+  double packed_gemm_gflops() const { return packed_gemm_flops / (packed_gemm.median_ms * 1e-3) / 1e9; }
+};
+
+void check_bench_args(const BenchArgs& o) {
   LLADA_CHECK(o.seq_len > 0, "--seq-len: %lld, expected > 0", (long long)o.seq_len);
   LLADA_CHECK(o.batch > 0, "--batch: %lld, expected > 0", (long long)o.batch);
   LLADA_CHECK(o.iters > 0, "--iters: %d, expected > 0", o.iters);
   LLADA_CHECK(o.warmup >= 0, "--warmup: %d, expected >= 0", o.warmup);
-  set_num_threads(o.threads);
   LLADA_CHECK(o.precision == "f32" || o.precision == "bf16", "--precision: '%s' is not f32 or bf16",
               o.precision.c_str());
-  const bool bf16_products = o.precision == "bf16";
+  LLADA_CHECK(o.dtype.empty() || o.dtype == "f32" || o.dtype == "bf16", "--dtype: '%s' is not f32 or bf16",
+              o.dtype.c_str());
+}
 
+// Loads (and, for a forward, packs) the model; the time it took goes to r.load_s.
+Model load_bench_model(const BenchArgs& o, BenchResult& r) {
   LoadOptions lo;
   if (!o.dtype.empty()) {
-    LLADA_CHECK(o.dtype == "f32" || o.dtype == "bf16", "--dtype: '%s' is not f32 or bf16",
-                o.dtype.c_str());
     lo.convert = true;
     lo.convert_to = o.dtype == "f32" ? DType::F32 : DType::BF16;
   }
-  const double t_load0 = now_seconds();
+  const double t0 = now_seconds();
   Model m = Model::load(o.model, lo);
   // Inference packs its weights once (llada generate, logits, likelihood do too); training updates
   // weights in place and runs on kernels::gemm, so forward+backward is timed unpacked.
-  const bool packed = !o.backward && !o.no_pack;
-  if (packed) m.pack_for_inference();
-  const double load_s = now_seconds() - t_load0;  // reading, checking and packing the weights
+  r.packed = !o.backward && !o.no_pack;
+  if (r.packed) m.pack_for_inference();
+  r.load_s = now_seconds() - t0;  // reading, checking and packing the weights
+  r.dtype = dtype_name(m.w.layers.empty() ? m.w.wte.dtype : m.w.layers[0].q_proj.dtype);
+  return m;
+}
+
+// Times the forward (or forward+backward of a weighted CE over every position) on random ids.
+void time_model(const BenchArgs& o, const Model& m, BenchResult& r) {
   const ModelConfig& c = m.cfg;
   const int64_t B = o.batch, T = o.seq_len, N = B * T;
-
-  // Random ids and targets (fixed seed); every row is a target with weight 1/N.
-  Rng rng(1234);
+  Rng rng(1234);  // fixed ids and targets; every row is a target with weight 1/N
   const size_t n = static_cast<size_t>(N);
   std::vector<int32_t> ids(n), targets(n), rows(n);
   std::vector<float> weights(n, 1.0f / float(N));
@@ -149,7 +165,7 @@ int run_bench(const BenchArgs& o) {
   a.T = T;
   a.ids = ids.data();
   a.causal = c.causal;
-  a.matmul_dtype = bf16_products ? DType::BF16 : DType::F32;
+  a.matmul_dtype = o.precision == "bf16" ? DType::BF16 : DType::F32;
   Workspace ws;
   Weights grads;
   if (o.backward) {
@@ -157,73 +173,85 @@ int run_bench(const BenchArgs& o) {
     a.rows = rows.data();
     a.n_rows = N;
   }
-  const Timing t = time_it(o.warmup, o.iters, [&] {
+  r.t = time_it(o.warmup, o.iters, [&] {
     if (o.backward)
       model_forward_backward(m, a, targets.data(), weights.data(), grads, ws);
     else
       model_forward(m, a, ws);
   });
-  const double flops = forward_flops(c, B, T, T, N) * (o.backward ? 3.0 : 1.0);
-  const double gflops = flops / (t.median_ms * 1e-3) / 1e9;
-  const double tokens_per_s = double(N) / (t.median_ms * 1e-3);
-  const char* dtype = dtype_name(m.w.layers.empty() ? m.w.wte.dtype : m.w.layers[0].q_proj.dtype);
+  r.flops = forward_flops(c, B, T, T, N) * (o.backward ? 3.0 : 1.0);
+}
 
-  Timing gt, pt;
-  double gemm_gflops = 0, gemm_flops = 0, packed_gflops = 0;
+// The same GEMMs alone through kernels::gemm (and on the packed weights, for a forward).
+void time_matmul_peak(const BenchArgs& o, const Model& m, BenchResult& r) {
+  const int64_t N = o.batch * o.seq_len;
+  GemmReplay replay(m, N, o.backward, /*packed=*/false, o.precision == "bf16");
+  r.gemm = time_it(o.warmup, o.iters, [&] { replay.run(); });
+  r.gemm_flops = replay.flops();
+  if (!r.packed) return;
+  GemmReplay preplay(m, N, false, /*packed=*/true);
+  r.packed_gemm = time_it(o.warmup, o.iters, [&] { preplay.run(); });
+  r.packed_gemm_flops = preplay.flops();
+}
+
+void print_json(const BenchArgs& o, const Model& m, const BenchResult& r) {
+  const int64_t N = o.batch * o.seq_len;
+  nlohmann::json j = {{"model", o.model},       {"ms_median", r.t.median_ms},
+                      {"ms_min", r.t.min_ms},   {"tokens_per_s", double(N) / (r.t.median_ms * 1e-3)},
+                      {"gflops", r.gflops()},   {"peak_rss_mb", r.rss_mb},
+                      {"load_s", r.load_s},
+                      {"threads", num_threads()}, {"dtype", r.dtype},
+                      {"precision", o.precision},
+                      {"seq_len", o.seq_len},   {"batch", o.batch},
+                      {"backward", o.backward}, {"n_params", m.cfg.n_params()},
+                      {"iters", o.iters},       {"gflop_per_iter", r.flops / 1e9},
+                      {"gemm_backend", kernels::gemm_backend_name()},
+                      {"packed_weights", r.packed}};
   if (o.matmul_peak) {
-    GemmReplay replay(m, N, o.backward, /*packed=*/false, bf16_products);
-    gt = time_it(o.warmup, o.iters, [&] { replay.run(); });
-    gemm_flops = replay.flops();
-    gemm_gflops = gemm_flops / (gt.median_ms * 1e-3) / 1e9;
-    if (packed) {
-      GemmReplay preplay(m, N, false, /*packed=*/true);
-      pt = time_it(o.warmup, o.iters, [&] { preplay.run(); });
-      packed_gflops = preplay.flops() / (pt.median_ms * 1e-3) / 1e9;
+    j["matmul_ms_median"] = r.gemm.median_ms;
+    j["matmul_gflops"] = r.gemm_gflops();
+    j["matmul_gflop_per_iter"] = r.gemm_flops / 1e9;
+    j["fraction_of_matmul_peak"] = r.gflops() / r.gemm_gflops();
+    if (r.packed) {
+      j["packed_matmul_ms_median"] = r.packed_gemm.median_ms;
+      j["packed_matmul_gflops"] = r.packed_gemm_gflops();
     }
   }
-  const double rss = peak_rss_mb();
+  std::printf("%s\n", j.dump().c_str());
+}
 
-  if (o.json) {
-    nlohmann::json j = {{"model", o.model},       {"ms_median", t.median_ms},
-                        {"ms_min", t.min_ms},     {"tokens_per_s", tokens_per_s},
-                        {"gflops", gflops},       {"peak_rss_mb", rss},
-                        {"load_s", load_s},
-                        {"threads", num_threads()}, {"dtype", dtype},
-                        {"precision", o.precision},
-                        {"seq_len", T},           {"batch", B},
-                        {"backward", o.backward}, {"n_params", c.n_params()},
-                        {"iters", o.iters},       {"gflop_per_iter", flops / 1e9},
-                        {"gemm_backend", kernels::gemm_backend_name()},
-                        {"packed_weights", packed}};
-    if (o.matmul_peak) {
-      j["matmul_ms_median"] = gt.median_ms;
-      j["matmul_gflops"] = gemm_gflops;
-      j["matmul_gflop_per_iter"] = gemm_flops / 1e9;
-      j["fraction_of_matmul_peak"] = gflops / gemm_gflops;
-      if (packed) {
-        j["packed_matmul_ms_median"] = pt.median_ms;
-        j["packed_matmul_gflops"] = packed_gflops;
-      }
-    }
-    std::printf("%s\n", j.dump().c_str());
-    return 0;
-  }
+void print_text(const BenchArgs& o, const Model& m, const BenchResult& r) {
+  const int64_t N = o.batch * o.seq_len;
   std::printf("model %s: %.2f M parameters, %s weights%s%s, batch %lld x seq %lld, %s, %d threads\n",
-              o.model.c_str(), double(c.n_params()) / 1e6, dtype, packed ? " (packed)" : "",
-              bf16_products ? ", bf16 products" : "",
-              (long long)B, (long long)T, o.backward ? "forward+backward" : "forward",
-              num_threads());
+              o.model.c_str(), double(m.cfg.n_params()) / 1e6, r.dtype, r.packed ? " (packed)" : "",
+              o.precision == "bf16" ? ", bf16 products" : "", (long long)o.batch, (long long)o.seq_len,
+              o.backward ? "forward+backward" : "forward", num_threads());
   std::printf("  median %.2f ms (min %.2f, %d iters), %.0f tokens/s, %.1f GFLOP/s (%.2f GFLOP), "
               "peak RSS %.0f MB, load %.2f s\n",
-              t.median_ms, t.min_ms, o.iters, tokens_per_s, gflops, flops / 1e9, rss, load_s);
+              r.t.median_ms, r.t.min_ms, o.iters, double(N) / (r.t.median_ms * 1e-3), r.gflops(), r.flops / 1e9,
+              r.rss_mb, r.load_s);
   if (o.matmul_peak)
     std::printf("  matmul peak (%s, the same GEMMs alone): %.2f ms, %.1f GFLOP/s (%.2f GFLOP); "
                 "model at %.0f%% of it\n",
-                kernels::gemm_backend_name(), gt.median_ms, gemm_gflops, gemm_flops / 1e9,
-                100.0 * gflops / gemm_gflops);
-  if (o.matmul_peak && packed)
-    std::printf("  the same GEMMs on the packed weights: %.2f ms, %.1f GFLOP/s\n", pt.median_ms,
-                packed_gflops);
+                kernels::gemm_backend_name(), r.gemm.median_ms, r.gemm_gflops(), r.gemm_flops / 1e9,
+                100.0 * r.gflops() / r.gemm_gflops());
+  if (o.matmul_peak && r.packed)
+    std::printf("  the same GEMMs on the packed weights: %.2f ms, %.1f GFLOP/s\n", r.packed_gemm.median_ms,
+                r.packed_gemm_gflops());
+}
+
+int run_bench(const BenchArgs& o) {
+  check_bench_args(o);
+  set_num_threads(o.threads);
+  BenchResult r;
+  const Model m = load_bench_model(o, r);
+  time_model(o, m, r);
+  if (o.matmul_peak) time_matmul_peak(o, m, r);
+  r.rss_mb = peak_rss_mb();
+  if (o.json)
+    print_json(o, m, r);
+  else
+    print_text(o, m, r);
   return 0;
 }
 
