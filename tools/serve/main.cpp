@@ -59,28 +59,71 @@ std::string next_id(const char* prefix) {
   return strformat("%s-%llx%06llu", prefix, (unsigned long long)unix_now(), (unsigned long long)++n);
 }
 
-int run_serve(ServeArgs a) {
-  set_num_threads(a.threads);
-  LLADA_CHECK(a.port > 0 && a.port < 65536, "--port must be in [1, 65535], got %d", a.port);
-  LLADA_CHECK(a.max_queue >= 1, "--max-queue must be >= 1, got %lld", (long long)a.max_queue);
-  LLADA_CHECK(a.max_batch >= 1, "--max-batch must be >= 1, got %lld", (long long)a.max_batch);
-  LLADA_CHECK(a.max_tokens >= 0, "--max-tokens must be >= 0, got %lld", (long long)a.max_tokens);
-  LLADA_CHECK(a.max_body >= 1024, "--max-body must be >= 1024 bytes, got %lld", (long long)a.max_body);
-  (void)a.gen.resolve();  // the defaults must be valid on their own (errors name the flag)
+// A plain (non-streaming) answer: whole, with its status, when it is ready within
+// kPlainAnswerWaitMs; otherwise sent chunked, led by a space (JSON whitespace) every poll while it
+// is computed: cpp-httplib 0.11 tells a handler nothing about its client, so a failed write is how
+// a client that left is noticed, and its generation is cancelled at the next step. An error after
+// that point keeps status 200 and arrives as the OpenAI error body.
+void reply_plain(const std::shared_ptr<Job>& job, httplib::Response& res) {
+  const auto body_of = [job] {
+    return response_body(job->req, job->id, job->model, job->created, job->answer, job->timings)
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  if (job->wait_for(kPlainAnswerWaitMs)) {
+    if (job->error) return send_error(res, *job->error);
+    return res.set_content(body_of(), "application/json");
+  }
+  res.set_chunked_content_provider(
+      "application/json",
+      [job, body_of](size_t, httplib::DataSink& sink) {
+        while (!job->wait_for(kClientPollMs))
+          if (!sink.write(" ", 1)) return false;
+        const std::string body = job->error ? job->error->body().dump() : body_of();
+        if (!sink.write(body.data(), body.size())) return false;
+        sink.done();
+        return true;
+      },
+      [job](bool success) {
+        if (!success) job->cancelled = true;
+      });
+}
 
-  const sample::Session s = sample::Session::open(a.model);
-  LLADA_CHECK(s.tok.has_value(), "%s: no tokenizer.json; the server takes text", a.model.c_str());
-  const std::string model_name = a.name.empty() ? a.model : a.name;
-  Defaults defaults{a.gen.o, a.gen.cache, a.max_tokens};
-  Scheduler sched(s, a.max_queue, a.max_batch);
+// Server-sent events: every payload the worker pushes, as it comes; a write that fails (the
+// client left) cancels the job.
+void reply_stream(const std::shared_ptr<Job>& job, httplib::Response& res) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [job](size_t, httplib::DataSink& sink) {
+        std::string payload;
+        for (;;) {
+          if (!job->next(payload, kClientPollMs)) {
+            if (job->done()) {
+              sink.done();
+              return true;
+            }
+            if (!sink.is_writable()) return false;
+            continue;
+          }
+          const std::string event = "data: " + payload + "\n\n";
+          if (!sink.write(event.data(), event.size())) return false;
+          if (payload == "[DONE]") {
+            sink.done();
+            return true;
+          }
+        }
+      },
+      [job](bool success) {
+        if (!success) job->cancelled = true;
+      });
+}
 
-  httplib::Server svr;
-  svr.new_task_queue = [&] { return new httplib::ThreadPool(size_t(a.http_threads)); };
-  svr.set_payload_max_length(size_t(a.max_body));
-  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+// The API key, and errors in the OpenAI shape for unknown routes, oversized bodies and exceptions.
+void install_guards(httplib::Server& svr, const std::string& api_key) {
+  svr.set_pre_routing_handler([api_key](const httplib::Request& req, httplib::Response& res) {
     // The page itself is public (it asks for the key); every API route needs it.
-    if (a.api_key.empty() || req.path == "/health" || req.path == "/" || req.path == "/favicon.ico") return httplib::Server::HandlerResponse::Unhandled;
-    if (req.get_header_value("Authorization") == "Bearer " + a.api_key) return httplib::Server::HandlerResponse::Unhandled;
+    if (api_key.empty() || req.path == "/health" || req.path == "/" || req.path == "/favicon.ico") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.get_header_value("Authorization") == "Bearer " + api_key) return httplib::Server::HandlerResponse::Unhandled;
     send_error(res, {401, "invalid_request_error", "missing or wrong API key (Authorization: Bearer KEY)", ""});
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -100,6 +143,27 @@ int run_serve(ServeArgs a) {
     }
     send_error(res, {500, "server_error", what, ""});
   });
+}
+
+int run_serve(ServeArgs a) {
+  set_num_threads(a.threads);
+  LLADA_CHECK(a.port > 0 && a.port < 65536, "--port must be in [1, 65535], got %d", a.port);
+  LLADA_CHECK(a.max_queue >= 1, "--max-queue must be >= 1, got %lld", (long long)a.max_queue);
+  LLADA_CHECK(a.max_batch >= 1, "--max-batch must be >= 1, got %lld", (long long)a.max_batch);
+  LLADA_CHECK(a.max_tokens >= 0, "--max-tokens must be >= 0, got %lld", (long long)a.max_tokens);
+  LLADA_CHECK(a.max_body >= 1024, "--max-body must be >= 1024 bytes, got %lld", (long long)a.max_body);
+  (void)a.gen.resolve();  // the defaults must be valid on their own (errors name the flag)
+
+  const sample::Session s = sample::Session::open(a.model);
+  LLADA_CHECK(s.tok.has_value(), "%s: no tokenizer.json; the server takes text", a.model.c_str());
+  const std::string model_name = a.name.empty() ? a.model : a.name;
+  Defaults defaults{a.gen.o, a.gen.cache, a.max_tokens};
+  Scheduler sched(s, a.max_queue, a.max_batch);
+
+  httplib::Server svr;
+  svr.new_task_queue = [&] { return new httplib::ThreadPool(size_t(a.http_threads)); };
+  svr.set_payload_max_length(size_t(a.max_body));
+  install_guards(svr, a.api_key);
 
   svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kPageHtml, "text/html; charset=utf-8");
@@ -151,59 +215,10 @@ int run_serve(ServeArgs a) {
         return send_error(res, {503, "server_busy", strformat("the queue is full (%lld waiting); retry later",
                                                               (long long)a.max_queue), ""});
       }
-      if (!r.stream) {
-        const auto body_of = [job] {
-          return response_body(job->req, job->id, job->model, job->created, job->answer, job->timings)
-              .dump(-1, ' ', false, json::error_handler_t::replace);
-        };
-        if (job->wait_for(kPlainAnswerWaitMs)) {
-          if (job->error) return send_error(res, *job->error);
-          return res.set_content(body_of(), "application/json");
-        }
-        // A long answer: cpp-httplib 0.11 tells a handler nothing about its client, so the body is
-        // sent chunked, led by a space (JSON whitespace) every poll while the answer is computed; a
-        // client that left makes a write fail, and its generation is cancelled at the next step. An
-        // error after this point keeps status 200 and arrives as the OpenAI error body.
-        res.set_chunked_content_provider(
-            "application/json",
-            [job, body_of](size_t, httplib::DataSink& sink) {
-              while (!job->wait_for(kClientPollMs))
-                if (!sink.write(" ", 1)) return false;
-              const std::string body = job->error ? job->error->body().dump() : body_of();
-              if (!sink.write(body.data(), body.size())) return false;
-              sink.done();
-              return true;
-            },
-            [job](bool success) {
-              if (!success) job->cancelled = true;
-            });
-        return;
-      }
-      res.set_header("Cache-Control", "no-cache");
-      res.set_chunked_content_provider(
-          "text/event-stream",
-          [job](size_t, httplib::DataSink& sink) {
-            std::string payload;
-            for (;;) {
-              if (!job->next(payload, kClientPollMs)) {
-                if (job->done()) {
-                  sink.done();
-                  return true;
-                }
-                if (!sink.is_writable()) return false;
-                continue;
-              }
-              const std::string event = "data: " + payload + "\n\n";
-              if (!sink.write(event.data(), event.size())) return false;
-              if (payload == "[DONE]") {
-                sink.done();
-                return true;
-              }
-            }
-          },
-          [job](bool success) {
-            if (!success) job->cancelled = true;
-          });
+      if (r.stream)
+        reply_stream(job, res);
+      else
+        reply_plain(job, res);
     };
   };
   svr.Post("/v1/completions", generate(Endpoint::Completions));
