@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # AddressSanitizer + UndefinedBehaviorSanitizer (the `asan` preset's flags) over the unit tests of
-# the layers every command stands on: core, kernels, model, sample. Built in a scratch directory
+# the layers every command stands on: core, kernels, sample (which runs the model). Built in a scratch directory
 # with -O1 to fit the suite's time; any report fails the test (-fno-sanitize-recover). Tests that
 # run the CLI binary (*Cli*) are left out: the CLI is not built here.
 # Usage: bash sanitizers.sh <path-to-llada> <source-dir>
@@ -15,7 +15,7 @@ if ! cmake -S "$SRC" -B "$WORK/b" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$fl
       >"$log" 2>&1; then
   echo "FAIL: configure: $(tail -5 "$log")"; exit 1
 fi
-tests="test_core test_kernels test_model test_sample"
+tests="test_core test_kernels test_sample"
 if ! cmake --build "$WORK/b" --target $tests -j"$(nproc)" >>"$log" 2>&1; then
   echo "FAIL: the sanitizer build: $(grep -m5 -E 'error' "$log")"; exit 1
 fi
