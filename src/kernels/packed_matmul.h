@@ -76,11 +76,6 @@ class PackedSet {
     const auto it = by_source_.find(source);
     return it == by_source_.end() ? nullptr : &it->second;
   }
-  size_t bytes() const {
-    size_t n = 0;
-    for (const auto& [source, p] : by_source_) n += p.bytes();
-    return n;
-  }
 
  private:
   std::unordered_map<const void*, PackedMatrix> by_source_;

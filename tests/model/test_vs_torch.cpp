@@ -427,7 +427,9 @@ TEST(VsTorch, MaskedDiffusionGradients) {
     // an engine that multiplied in f32 fails here.
     std::sort(rels.begin(), rels.end());
     const double median_rel = rels.empty() ? 0.0 : rels[rels.size() / 2];
-    if (c.mixed_bf16) EXPECT_LE(median_rel, 1.5e-2) << "median gradient rel err";
+    if (c.mixed_bf16) {
+      EXPECT_LE(median_rel, 1.5e-2) << "median gradient rel err";
+    }
     EXPECT_EQ(seen + 1, ref.tensors.size()) << "the reference has gradients the engine lacks";
     std::printf("[ %-16s ] loss %.6f vs %.6f; gradient rel err median %.3g, worst %.3g (%s)\n",
                 c.name.c_str(), loss, ref_loss, median_rel, worst_rel, worst_name.c_str());

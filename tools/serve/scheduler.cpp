@@ -51,11 +51,6 @@ bool Job::done() {
   return finished_ && events_.empty();
 }
 
-void Job::wait() {
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return finished_; });
-}
-
 bool Job::wait_for(int ms) {
   std::unique_lock<std::mutex> l(mu_);
   return cv_.wait_for(l, std::chrono::milliseconds(ms), [&] { return finished_; });

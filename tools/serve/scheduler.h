@@ -38,8 +38,7 @@ class Job {
   // is finished with nothing left (then done() is true).
   bool next(std::string& payload, int ms);
   bool done();
-  // Waits for the end; the answer, or the error. wait_for gives up after `ms` (false).
-  void wait();
+  // Waits up to `ms` for the end (then the answer, or the error, is set); false when not ended.
   bool wait_for(int ms);
   Answer answer;
   Timings timings;
