@@ -39,15 +39,16 @@ def line_pair(r, where):
 
 
 def separators(text, wanted):
-    """{(a, b): the punctuation between them} for the wanted adjacent pairs, in one pass over the
-    corpus (the first occurrence wins)."""
+    """{(a, b): (sep, end)} for the wanted adjacent lines, in one pass over the corpus (the first
+    occurrence wins): sep is the text between them (punctuation, a line break), end the character
+    after b."""
     found = {}
     prev = None
     for m in re.finditer(r"\w+", text):
         if prev is not None:
             key = (prev.group(), m.group())
             if key in wanted and key not in found:
-                found[key] = text[prev.end():m.start()].replace("\n", "")
+                found[key] = (text[prev.end():m.start()], text[m.end()] if m.end() < len(text) else "。")
         prev = m
     return found
 
@@ -64,7 +65,7 @@ def couplet_rows(rows, text, where, drop_missing=False):
                 dropped += 1
                 continue
             raise SystemExit(f"{where}:{n}: {a} / {b} are not adjacent lines anywhere in the text")
-        out.append(dict(r, response=a + seps[(a, b)] + b, line=r["response"]))
+        out.append(dict(r, response=a + seps[(a, b)][0].replace("\n", "") + b, line=r["response"]))
     return out, dropped
 
 

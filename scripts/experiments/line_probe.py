@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "data"))
 from inspect_shard import byte_level_decoder  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from couplet_answers import separators  # noqa: E402
 from exp_io import write_text_atomic  # noqa: E402
 
 
@@ -57,36 +58,21 @@ def char_encoder(model_dir):
     return encode
 
 
-def layout_of(famous, a, b, where):
-    """(sep, end): the text between adjacent lines a and b in the famous collection, and the
-    character after b; SystemExit naming `where` when the two are not adjacent anywhere."""
-    i = famous.find(a)
-    while i >= 0:
-        j = i + len(a)
-        k = j
-        while k < len(famous) and not famous[k].isalnum():
-            k += 1
-        if famous.startswith(b, k):
-            end = famous[k + len(b)] if k + len(b) < len(famous) else "。"
-            return famous[j:k], end
-        i = famous.find(a, i + 1)
-    raise SystemExit(f"{where}: pair {a} / {b} is not adjacent anywhere in the famous collection")
-
-
 def pairs_in_layout(pairs_file, famous_file):
     """Each forward test pair with the text that separates and ends it in the famous collection."""
     with open(famous_file, encoding="utf-8") as f:
         famous = f.read()
-    out = []
     with open(pairs_file, encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            if r["direction"] != "forward":
-                continue
-            a = r["prompt"].split("的下一句是什么")[0]
-            b = r["response"]
-            sep, end = layout_of(famous, a, b, f"line_probe: {pairs_file}")
-            out.append({"a": a, "b": b, "sep": sep, "end": end, "title": r.get("title", "")})
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if r["direction"] == "forward"]
+    pairs = [(r["prompt"].split("的下一句是什么")[0], r["response"]) for r in rows]
+    layout = separators(famous, set(pairs))
+    out = []
+    for r, (a, b) in zip(rows, pairs):
+        if (a, b) not in layout:
+            raise SystemExit(f"line_probe: pair {a} / {b} is not adjacent anywhere in {famous_file}")
+        sep, end = layout[(a, b)]
+        out.append({"a": a, "b": b, "sep": sep, "end": end, "title": r.get("title", "")})
     return out
 
 
