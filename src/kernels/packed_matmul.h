@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "core/dtype.h"
 #include "kernels/matmul.h"
@@ -45,6 +46,15 @@ class PackedMatrix {
   // activations are quantized per row at run time (kernels/cpu/packed_gemm_i8.cpp): AVX-512 VNNI
   // where the CPU has it, the same arithmetic in scalar code elsewhere. Everything is copied.
   static PackedMatrix pack_int8(const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
+  // int8 weights already in the kernels' layout (a quantized directory stores them so, model/quantize.h):
+  // `panels` of int8_panel_shape(N, K), the column sums of the int8 rows and the scales, [N] each.
+  // The panels are used in place (kept alive by `owner`, e.g. the file mapping) when 64-byte aligned
+  // and copied otherwise; the sums and scales (8 bytes per row) are copied.
+  static PackedMatrix wrap_int8_panels(const int8_t* panels, const int32_t* colsum, const float* scales,
+                                       int64_t N, int64_t K, std::shared_ptr<const void> owner);
+  // The shape of the int8 panels of an N x K matrix: {ceil(N/32), ceil(K/4), 32, 4}, zero-padded
+  // (W[32p + j][4q + e] at [p][q][j][e]).
+  static std::vector<int64_t> int8_panel_shape(int64_t N, int64_t K);
 
   bool empty() const { return N_ == 0; }
   int64_t rows() const { return N_; }  // N (outputs)
@@ -54,6 +64,8 @@ class PackedMatrix {
   bool is_fallback() const { return buf_ == nullptr; }
   bool uses_amx() const { return amx_; }  // bf16 panels multiplied by AMX tiles
   const void* packed_data() const { return buf_.get(); }  // the kernels' layout (null in fallback)
+  // int8: the int32 column sums then the f32 scales, ceil(N/32)*32 of each (zero past N).
+  const void* aux_data() const { return aux_.get(); }
 
  private:
   friend void gemm_packed_multi(int64_t, const float*, int64_t, const PackedProduct*, int);
@@ -63,6 +75,7 @@ class PackedMatrix {
   int64_t k_steps_ = 0;  // micro-kernel k steps: K (f32), K pairs (bf16), padded to 16 pairs (AMX)
   bool amx_ = false;
   std::shared_ptr<void> buf_;  // 64-byte aligned panels; null = fallback to gemm on `orig_`
+  std::shared_ptr<void> aux_;  // per-column data beside the panels (int8: sums and scales)
   Operand orig_{nullptr, DType::F32, 0, true};
 };
 
@@ -72,6 +85,7 @@ class PackedMatrix {
 class PackedSet {
  public:
   void add(const void* source, PackedMatrix p) { by_source_[source] = std::move(p); }
+  bool empty() const { return by_source_.empty(); }
   const PackedMatrix* find(const void* source) const {
     const auto it = by_source_.find(source);
     return it == by_source_.end() ? nullptr : &it->second;

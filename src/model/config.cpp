@@ -191,6 +191,11 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     LLADA_CHECK(wd == "int8", "%s: field 'quantization_config.weight_dtype' is '%s': the supported scheme is "
                 "'int8' (per output channel scales)", src.c_str(), wd.c_str());
     c.quantization = wd;
+    const std::string layout = !q.contains("layout") ? "rows" : q["layout"].is_string() ? q["layout"].get<std::string>() : "";
+    LLADA_CHECK(layout == "rows" || layout == "panels", "%s: field 'quantization_config.layout' is '%s': "
+                "expected 'rows' (row-major int8 matrices) or 'panels' (the kernels' layout)", src.c_str(),
+                layout.c_str());
+    c.quant_layout = layout;
   }
   c.validate(src);
   return c;
@@ -320,7 +325,8 @@ json ModelConfig::to_json() const {
   if (causal) j["causal"] = true;
   if (!quantization.empty())
     j["quantization_config"] = {{"quant_method", "llada"}, {"weight_dtype", quantization},
-                                {"scales", "per_output_channel"}};
+                                {"scales", "per_output_channel"},
+                                {"layout", quant_layout.empty() ? "rows" : quant_layout}};
   return j;
 }
 

@@ -29,8 +29,11 @@ struct ModelConfig {
   bool causal = false;           // true only for the autoregressive baseline (our extension key)
   // Quantized inference weights (model/quantize.h): "" for float weights, "int8" for int8 matrices
   // with one F32 scale per output channel. From "quantization_config": {"quant_method": "llada",
-  // "weight_dtype": "int8"}.
+  // "weight_dtype": "int8", "layout": "panels"}.
   std::string quantization;
+  // How the int8 matrices are stored: "rows" (the matrix's own [rows, cols] layout, packed at load;
+  // the default when the field is absent) or "panels" (the kernels' layout, used in place).
+  std::string quant_layout;
 
   int64_t head_dim() const { return d_model / n_heads; }
   int64_t kv_dim() const { return n_kv_heads * head_dim(); }

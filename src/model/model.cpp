@@ -10,7 +10,9 @@ namespace llada {
 
 Model Model::load(const std::string& dir, const LoadOptions& opt) {
   Model m;
-  load_model_dir(dir, &m.cfg, &m.w, opt);
+  auto prepacked = std::make_shared<kernels::PackedSet>();
+  load_model_dir(dir, &m.cfg, &m.w, opt, prepacked.get());
+  if (!prepacked->empty()) m.packed = std::move(prepacked);
   return m;
 }
 
@@ -18,6 +20,7 @@ void Model::pack_for_inference() {
   // Tensor by tensor, releasing each original as soon as it is packed, so the peak is the packed
   // copy plus one matrix rather than two copies of the model.
   auto pack = [](const Tensor& W) {
+    LLADA_CHECK(W.dtype != DType::I8 || W.row_scales, "%s: int8 weights without scales", W.name.c_str());
     auto p = W.dtype == DType::I8
                  ? kernels::PackedMatrix::pack_int8(static_cast<const int8_t*>(W.data), W.row_scales->f32(),
                                                     W.shape[0], W.shape[1], W.shape[1])
@@ -28,8 +31,11 @@ void Model::pack_for_inference() {
     if (!p.is_fallback()) release_file_pages(W.data, W.nbytes());
     return p;
   };
-  auto p = std::make_shared<kernels::PackedSet>();
-  for_each_product_weight(w, [&](const WeightInfo&, const Tensor& W) { p->add(W.data, pack(W)); });
+  // Matrices stored in the kernels' layout came packed from the file (Model::load): kept as they are.
+  auto p = packed ? std::make_shared<kernels::PackedSet>(*packed) : std::make_shared<kernels::PackedSet>();
+  for_each_product_weight(w, [&](const WeightInfo&, const Tensor& W) {
+    if (!p->find(W.data)) p->add(W.data, pack(W));
+  });
   packed = std::move(p);
 }
 

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/sys.h"
+#include "kernels/packed_matmul.h"
 #include "model/weights_io.h"
 
 namespace llada {
@@ -18,6 +20,7 @@ bool is_quantized_role(const WeightInfo& info) {
 }
 
 std::string scale_name(const std::string& weight_name) { return weight_name + "_scale"; }
+std::string colsum_name(const std::string& weight_name) { return weight_name + "_colsum"; }
 
 void quantize_rows_int8(const Tensor& W, int8_t* q, float* scales) {
   LLADA_CHECK(W.dtype == DType::F32 || W.dtype == DType::BF16 || W.dtype == DType::F16,
@@ -40,12 +43,16 @@ void quantize_rows_int8(const Tensor& W, int8_t* q, float* scales) {
   }
 }
 
-void save_quantized(const std::string& dir, const Model& m, const std::string& scheme, size_t max_shard_bytes) {
+void save_quantized(const std::string& dir, const Model& m, const std::string& scheme, const std::string& layout,
+                    size_t max_shard_bytes) {
   LLADA_CHECK(scheme == "int8", "quantize: unknown --type '%s' (supported: int8)", scheme.c_str());
+  LLADA_CHECK(layout == "panels" || layout == "rows", "quantize: unknown --layout '%s' (panels or rows)",
+              layout.c_str());
   LLADA_CHECK(m.cfg.quantization.empty(), "quantize: the model is already quantized (%s)",
               m.cfg.quantization.c_str());
   ModelConfig cfg = m.cfg;
   cfg.quantization = scheme;
+  cfg.quant_layout = layout;
   // The stored tensors, each with its own dtype (write_safetensors keeps a tensor's dtype when
   // the file dtype is not a float type).
   std::vector<Tensor> out;
@@ -54,6 +61,17 @@ void save_quantized(const std::string& dir, const Model& m, const std::string& s
       Tensor q = Tensor::zeros(t.name, t.shape, DType::I8);
       Tensor s = Tensor::zeros(scale_name(t.name), {t.rows()}, DType::F32);
       quantize_rows_int8(t, static_cast<int8_t*>(q.data), s.f32());
+      if (layout == "panels") {
+        // The kernels' layout, stored as it is packed, so loading maps it instead of repacking.
+        const int64_t N = t.rows(), K = t.cols();
+        const auto p = kernels::PackedMatrix::pack_int8(static_cast<const int8_t*>(q.data), s.f32(), N, K, K);
+        Tensor panels = Tensor::zeros(t.name, kernels::PackedMatrix::int8_panel_shape(N, K), DType::I8);
+        std::memcpy(panels.data, p.packed_data(), panels.nbytes());
+        Tensor sums = Tensor::zeros(colsum_name(t.name), {N}, DType::I32);
+        std::memcpy(sums.data, p.aux_data(), sums.nbytes());  // the aux buffer starts with the sums
+        q = std::move(panels);
+        out.push_back(std::move(sums));
+      }
       out.push_back(std::move(q));
       out.push_back(std::move(s));
     } else {

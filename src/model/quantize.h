@@ -4,8 +4,8 @@
 // embedding is a row lookup (and, when tied, also the head): it stays float (BF16), as do the norms.
 // Scheme (the same rule the kernels apply to activations, kernels/packed_matmul.h): for each row
 // w, scale = max|w| / 127 and q = round-half-even(w * (127 / max|w|)) in [-127, 127]; a zero row
-// has scale 0. Stored in safetensors as `NAME` (I8, the matrix's shape) and `NAME_scale` (F32,
-// [rows]), with "quantization_config" in config.json (model/config.h).
+// has scale 0. Stored in safetensors with "quantization_config" in config.json (model/config.h),
+// in one of two layouts (save_quantized).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,13 +17,18 @@ namespace llada {
 
 // Whether a quantized model stores this tensor as int8.
 bool is_quantized_role(const WeightInfo& info);
-// The name of a quantized matrix's scale tensor.
+// The names of a quantized matrix's scale tensor and (layout "panels") column-sum tensor.
 std::string scale_name(const std::string& weight_name);
+std::string colsum_name(const std::string& weight_name);
 // Rows of W (F32 or BF16, [rows, cols]) quantized: q [rows * cols], scales [rows].
 void quantize_rows_int8(const Tensor& W, int8_t* q, float* scales);
 // Writes `m` to `dir` with the scheme ("int8"): config.json (with quantization_config) and
 // model.safetensors (sharded above max_shard_bytes), atomically. The model must hold float weights.
+// layout "panels" stores each matrix in the packed kernels' layout (kernels/packed_matmul.h:
+// `NAME` I8 int8_panel_shape(rows, cols), `NAME_colsum` I32 [rows], `NAME_scale` F32 [rows]), which
+// loads without repacking; "rows" stores the row-major matrix (`NAME` I8 [rows, cols], `NAME_scale`),
+// the portable form other tools read directly.
 void save_quantized(const std::string& dir, const Model& m, const std::string& scheme,
-                    size_t max_shard_bytes = size_t(5) << 30);
+                    const std::string& layout = "panels", size_t max_shard_bytes = size_t(5) << 30);
 
 }  // namespace llada

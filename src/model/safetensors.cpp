@@ -233,13 +233,20 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
 
 void write_safetensors(const std::string& path, const std::vector<const Tensor*>& tensors,
                        DType dtype, const std::map<std::string, std::string>& metadata) {
-  std::vector<const Tensor*> sorted(tensors);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Tensor* a, const Tensor* b) { return a->name < b->name; });
   // Each tensor's stored dtype: `dtype` for float tensors, its own otherwise (ids stay ids).
   auto out_type = [&](const Tensor* t) {
     return is_float(t->dtype) && is_float(dtype) ? dtype : t->dtype;
   };
+  // Tensors whose size is a multiple of 64 bytes first, each group by name: with the data starting
+  // at a multiple of 64, each of those starts 64-byte aligned in the mapping, which the packed
+  // kernels need to use stored panels in place (and any reader's vector loads like). The format has
+  // no padding between tensors, so this order is the only way to align them.
+  auto aligned_size = [&](const Tensor* t) { return uint64_t(t->numel()) * dtype_size(out_type(t)) % 64 == 0; };
+  std::vector<const Tensor*> sorted(tensors);
+  std::sort(sorted.begin(), sorted.end(), [&](const Tensor* a, const Tensor* b) {
+    const bool aa = aligned_size(a), ab = aligned_size(b);
+    return aa != ab ? aa : a->name < b->name;
+  });
 
   json h = json::object();
   json meta = json::object();
@@ -261,7 +268,7 @@ void write_safetensors(const std::string& path, const std::vector<const Tensor*>
     off += n;
   }
   std::string header = h.dump();
-  header.append((8 - header.size() % 8) % 8, ' ');  // data then starts 8-byte aligned
+  header.append((64 - (8 + header.size()) % 64) % 64, ' ');  // data then starts 64-byte aligned
 
   write_file_atomic(path, [&](std::FILE* fp) {
     auto put = [&](const void* p, size_t n) {

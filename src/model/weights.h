@@ -84,12 +84,20 @@ void init_weights(Weights& w, const ModelConfig& cfg, uint64_t seed, float init_
 
 // Hugging Face LLaDA directory I/O (config.json + model.safetensors or shards with index).
 struct Model;
+}  // namespace llada
+namespace llada::kernels {
+class PackedSet;
+}
+namespace llada {
 struct LoadOptions {
   bool force_f32 = false;        // widen bf16 matrices to f32 (training needs f32 master weights)
   DType convert_to = DType::F32; // used only when `convert` is true
   bool convert = false;          // convert matrices to `convert_to`
 };
-void load_model_dir(const std::string& dir, ModelConfig* cfg, Weights* w, const LoadOptions& opt = {});
+// A quantized directory that stores the kernels' layout (quantization_config.layout "panels") puts
+// each matrix's packed twin into `prepacked` when given (Model::load does; `info` only validates).
+void load_model_dir(const std::string& dir, ModelConfig* cfg, Weights* w, const LoadOptions& opt = {},
+                    kernels::PackedSet* prepacked = nullptr);
 // Writes config.json + model.safetensors (sharded above `max_shard_bytes`, with an index), each file
 // atomically. Matrices are written in `dtype` (F32 or BF16), norms too (as HF does).
 void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Weights& w, DType dtype,

@@ -18,6 +18,7 @@
 #include "core/file_io.h"
 #include "model/quantize.h"
 #include "model/safetensors.h"
+#include "kernels/packed_matmul.h"
 #include "model/weights.h"
 
 namespace llada {
@@ -112,30 +113,63 @@ WeightFiles find_weight_files(const std::string& dir) {
 
 namespace {
 
-// An int8 matrix of a quantized model with its scales (model/quantize.h); the matrix stays a view
-// of the mapping, the scales are copied.
-Tensor quantized_tensor(const Tensor& src, const char* path,
-                        const std::map<std::string, std::pair<Tensor, std::string>>& found,
-                        std::set<std::string>* used) {
+// A per-row tensor beside an int8 matrix (its scales or column sums): present, of the dtype and
+// shape [rows]; marked used.
+const Tensor& row_tensor(const std::string& name, DType dtype, const char* what, const Tensor& matrix,
+                         int64_t rows, const char* path,
+                         const std::map<std::string, std::pair<Tensor, std::string>>& found,
+                         std::set<std::string>* used) {
+  auto it = found.find(name);
+  LLADA_CHECK(it != found.end(), "%s: tensor '%s' (the int8 %s of '%s', %s [%lld]) is missing", path, name.c_str(),
+              what, matrix.name.c_str(), dtype_name(dtype), (long long)rows);
+  const Tensor& t = it->second.first;
+  LLADA_CHECK(t.dtype == dtype && t.shape == std::vector<int64_t>{rows},
+              "%s: tensor '%s' is %s %s, expected %s [%lld] (one per row of '%s')", it->second.second.c_str(),
+              name.c_str(), dtype_name(t.dtype), t.shape_str().c_str(), dtype_name(dtype), (long long)rows,
+              matrix.name.c_str());
+  used->insert(name);
+  return t;
+}
+
+// An int8 matrix of a quantized model (model/quantize.h) with the logical shape `shape`. Layout
+// "rows": the matrix stays a view of the mapping, its scales are copied into row_scales. Layout
+// "panels": the tensor (a view of the panels, keyed by their address) gets its packed twin in
+// `prepacked` when given (the panels used in place), so loading does not repack.
+Tensor quantized_tensor(const Tensor& src, const std::vector<int64_t>& shape, const std::string& layout,
+                        const char* path, const std::map<std::string, std::pair<Tensor, std::string>>& found,
+                        std::set<std::string>* used, kernels::PackedSet* prepacked) {
   LLADA_CHECK(src.dtype == DType::I8,
               "%s: tensor '%s' has dtype %s, but config.json's quantization_config says int8 (I8)", path,
               src.name.c_str(), dtype_name(src.dtype));
-  const std::string sname = scale_name(src.name);
-  auto it = found.find(sname);
-  LLADA_CHECK(it != found.end(), "%s: tensor '%s' (the int8 scales of '%s', F32 [%lld]) is missing", path,
-              sname.c_str(), src.name.c_str(), (long long)src.rows());
-  const Tensor& sc = it->second.first;
-  LLADA_CHECK(sc.dtype == DType::F32 && sc.shape == std::vector<int64_t>{src.rows()},
-              "%s: tensor '%s' is %s %s, expected F32 [%lld] (one scale per row of '%s')",
-              it->second.second.c_str(), sname.c_str(), dtype_name(sc.dtype), sc.shape_str().c_str(),
-              (long long)src.rows(), src.name.c_str());
-  used->insert(sname);
-  Tensor q = src;
+  const int64_t rows = shape[0], cols = shape[1];
+  if (layout == "panels") {
+    const std::vector<int64_t> want = kernels::PackedMatrix::int8_panel_shape(rows, cols);
+    LLADA_CHECK(src.shape == want,
+                "%s: tensor '%s' has shape %s, expected %s: the int8 panels (quantization_config.layout "
+                "'panels') of a %s matrix", path, src.name.c_str(), src.shape_str().c_str(),
+                shape_string(want).c_str(), shape_string(shape).c_str());
+  } else {
+    LLADA_CHECK(src.shape == shape, "%s: tensor '%s' has shape %s, expected %s from config.json", path,
+                src.name.c_str(), src.shape_str().c_str(), shape_string(shape).c_str());
+  }
+  const Tensor& sc = row_tensor(scale_name(src.name), DType::F32, "scales", src, rows, path, found, used);
   auto scales = std::make_shared<Tensor>(convert_copy(sc, DType::F32));
   for (int64_t r = 0; r < scales->numel(); ++r)
     LLADA_CHECK(std::isfinite(scales->f32()[r]) && scales->f32()[r] >= 0,
                 "%s: tensor '%s' row %lld: scale %g is not a finite non-negative number",
-                it->second.second.c_str(), sname.c_str(), (long long)r, double(scales->f32()[r]));
+                found.at(sc.name).second.c_str(), sc.name.c_str(), (long long)r, double(scales->f32()[r]));
+  Tensor q = src;
+  q.shape = shape;
+  if (layout == "panels") {
+    const Tensor& cs = row_tensor(colsum_name(src.name), DType::I32, "column sums", src, rows, path, found, used);
+    if (prepacked) {
+      const Tensor sums = convert_copy(cs, DType::I32);  // realigned: safetensors promises no alignment
+      prepacked->add(q.data, kernels::PackedMatrix::wrap_int8_panels(
+                                 static_cast<const int8_t*>(src.data), static_cast<const int32_t*>(sums.data),
+                                 scales->f32(), rows, cols, src.keepalive));
+    }
+    return q;
+  }
   q.row_scales = std::move(scales);
   return q;
 }
@@ -143,7 +177,7 @@ Tensor quantized_tensor(const Tensor& src, const char* path,
 }  // namespace
 
 void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out,
-                    const LoadOptions& opt) {
+                    const LoadOptions& opt, kernels::PackedSet* prepacked) {
   LLADA_CHECK(fs::is_directory(dir), "%s: model directory not found", dir.c_str());
   ModelConfig cfg = ModelConfig::load(join(dir, "config.json"));
   WeightFiles wf = find_weight_files(dir);
@@ -190,18 +224,18 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
                 (long long)cfg.n_layers, cfg.weight_tying ? ", tied head" : ", untied head");
     const Tensor& src = it->second.first;
     const char* path = it->second.second.c_str();
-    LLADA_CHECK(src.shape == spec.shape,
-                "%s: tensor '%s' has shape %s, expected %s from config.json", path,
-                spec.name.c_str(), src.shape_str().c_str(), want.c_str());
     used.insert(spec.name);
     if (!cfg.quantization.empty() && is_quantized_role(spec)) {
-      loaded.push_back(quantized_tensor(src, path, found, &used));
+      loaded.push_back(quantized_tensor(src, spec.shape, cfg.quant_layout, path, found, &used, prepacked));
       continue;
     }
     LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16%s", path,
                 spec.name.c_str(), dtype_name(src.dtype),
                 src.dtype == DType::I8 ? " (int8 weights need \"quantization_config\" in config.json: write them "
                                          "with `llada quantize`)" : "");
+    LLADA_CHECK(src.shape == spec.shape,
+                "%s: tensor '%s' has shape %s, expected %s from config.json", path,
+                spec.name.c_str(), src.shape_str().c_str(), want.c_str());
 
     DType to;
     if (spec.is_norm())

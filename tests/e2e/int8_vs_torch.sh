@@ -63,6 +63,14 @@ PY
 }
 compare odd8 5,17,99,99,42,3,98,60,7,99,11
 compare poetry8 6138,6141,10,343,257,1062,6140,6140,6140,6140,6140,6140
+# The row-major layout (--layout rows, packed at load) is the same arithmetic: the same logits, bit
+# for bit, as the stored panels.
+"$LLADA" quantize --model odd --out odd8rows --layout rows >/dev/null || fail "quantize --layout rows"
+grep -q '"layout": "rows"' odd8rows/config.json || fail "--layout rows: config.json does not say rows"
+grep -q '"layout": "panels"' odd8/config.json || fail "default layout: config.json does not say panels"
+compare odd8rows 5,17,99,99,42,3,98,60,7,99,11
+cmp -s odd8.npy odd8rows.npy || fail "int8 logits differ between the panels and rows layouts"
+expect_error "--layout must be panels or rows" "$LLADA" quantize --model odd --out x --layout tiles
 
 # 2. greedy generations, int8 against bf16 (the shipped model), token by token
 for m in "$SRC/models/llada-poetry" poetry8; do
@@ -94,6 +102,15 @@ t += b" " * ((8 - len(t) % 8) % 8)
 open(p, "wb").write(struct.pack("<Q", len(t)) + t + raw[8 + n:])
 PY
 expect_error "q_proj.weight_scale' (the int8 scales" "$LLADA" info --model noscale
+cp -r odd8 nosum
+sed -i 's/q_proj.weight_colsum"/q_proj.weight_colsux"/' nosum/model.safetensors
+expect_error "q_proj.weight_colsum' (the int8 column sums" "$LLADA" info --model nosum
+cp -r odd8 layout
+sed -i 's/"layout": "panels"/"layout": "tiles"/' layout/config.json
+expect_error "quantization_config.layout' is 'tiles'" "$LLADA" info --model layout
+cp -r odd8rows panelsays
+sed -i 's/"layout": "rows"/"layout": "panels"/' panelsays/config.json
+expect_error "expected \[2, 9, 32, 4\]: the int8 panels" "$LLADA" info --model panelsays
 cp -r odd8 scheme
 sed -i 's/"weight_dtype": "int8"/"weight_dtype": "int3"/' scheme/config.json
 expect_error "quantization_config.weight_dtype' is 'int3'" "$LLADA" info --model scheme

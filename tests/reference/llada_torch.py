@@ -176,6 +176,27 @@ def load_dir(model_dir):
         t, d = read_safetensors(os.path.join(model_dir, fn))
         tensors.update(t)
         dtypes.update(d)
+    with open(cpath) as f:
+        qc = json.load(f).get("quantization_config", {})
+    if qc.get("layout") == "panels":
+        # int8 matrices stored in the engine's packed layout (docs/quantization.md): panels
+        # [ceil(N/32)][ceil(K/4)][32][4], W[32p + j][4q + e] at [p][q][j][e], zero-padded.
+        for n, shape in expected_shapes(cfg).items():
+            if dtypes.get(n) != "I8" or len(shape) != 2:
+                continue
+            N, K = shape
+            p = tensors[n]
+            P, K4 = (N + 31) // 32, (K + 3) // 4
+            if list(p.shape) != [P, K4, 32, 4]:
+                raise ValueError(f"{model_dir}: int8 panels {n} have shape {list(p.shape)}, expected {[P, K4, 32, 4]}")
+            w = p.permute(0, 2, 1, 3).reshape(P * 32, K4 * 4)
+            if w[N:].any() or w[:, K:].any():
+                raise ValueError(f"{model_dir}: int8 panels {n}: the padding is not zero")
+            w = w[:N, :K].contiguous()
+            sums = tensors[n + "_colsum"]
+            if not torch.equal(w.to(torch.int64).sum(1), sums.to(torch.int64)):
+                raise ValueError(f"{model_dir}: {n}_colsum differs from the sums of the int8 rows")
+            tensors[n] = w
     for n, shape in expected_shapes(cfg).items():
         if n not in tensors:
             raise ValueError(f"{model_dir}: missing tensor {n}")

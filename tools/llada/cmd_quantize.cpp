@@ -15,7 +15,7 @@
 namespace {
 
 struct QuantizeFlags {
-  std::string model, out, type = "int8";
+  std::string model, out, type = "int8", layout = "panels";
   bool force = false;
   int threads = 0;
 };
@@ -27,12 +27,17 @@ llada::cli::Registration reg(
       app.add_option("--model", f->model, "model directory with float weights")->required();
       app.add_option("--out", f->out, "directory for the quantized model")->required();
       app.add_option("--type", f->type, "int8 (one scale per output channel)");
+      app.add_option("--layout", f->layout,
+                     "panels (the kernels' layout: loads without repacking) or rows (row-major int8, "
+                     "for other tools)");
       app.add_flag("--force", f->force, "replace a model already in --out");
       app.add_option("--threads", f->threads, "OpenMP threads (0: default)");
       return [f]() -> int {
         using namespace llada;
         namespace fs = std::filesystem;
         LLADA_CHECK(f->type == "int8", "--type must be int8, got '%s'", f->type.c_str());
+        LLADA_CHECK(f->layout == "panels" || f->layout == "rows", "--layout must be panels or rows, got '%s'",
+                    f->layout.c_str());
         LLADA_CHECK(fs::weakly_canonical(f->model) != fs::weakly_canonical(f->out),
                     "--out %s is the --model directory: write the quantized model beside it", f->out.c_str());
         LLADA_CHECK(f->force || !fs::exists(fs::path(f->out) / "config.json"),
@@ -40,7 +45,7 @@ llada::cli::Registration reg(
         set_num_threads(f->threads);
         const double t0 = now_seconds();
         const Model m = Model::load(f->model);
-        save_quantized(f->out, m, f->type);
+        save_quantized(f->out, m, f->type, f->layout);
         // The tokenizer travels with the weights so the directory is a complete model.
         for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                  "generation_config.json"}) {

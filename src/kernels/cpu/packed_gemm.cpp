@@ -300,9 +300,37 @@ PackedMatrix PackedMatrix::pack_int8(const int8_t* W, const float* scales, int64
   p.K_ = K;
   p.dtype_ = DType::I8;
   p.k_steps_ = (K + 3) / 4;
-  p.bytes_ = cpu::i8_packed_bytes(N, K);
-  p.buf_ = aligned_buffer(p.bytes_);
-  cpu::pack_i8(p.buf_.get(), W, scales, N, K, ld);
+  p.bytes_ = cpu::i8_packed_bytes(N, K) + cpu::i8_aux_bytes(N, K);
+  p.buf_ = aligned_buffer(cpu::i8_packed_bytes(N, K));
+  p.aux_ = aligned_buffer(cpu::i8_aux_bytes(N, K));
+  cpu::pack_i8(p.buf_.get(), p.aux_.get(), W, scales, N, K, ld);
+  return p;
+}
+
+std::vector<int64_t> PackedMatrix::int8_panel_shape(int64_t N, int64_t K) {
+  return {(N + kNR - 1) / kNR, (K + 3) / 4, kNR, 4};
+}
+
+PackedMatrix PackedMatrix::wrap_int8_panels(const int8_t* panels, const int32_t* colsum, const float* scales,
+                                            int64_t N, int64_t K, std::shared_ptr<const void> owner) {
+  LLADA_CHECK(N > 0 && K > 0 && K <= 65536, "packed gemm: bad int8 weight shape N=%lld K=%lld",
+              (long long)N, (long long)K);
+  PackedMatrix p;
+  p.N_ = N;
+  p.K_ = K;
+  p.dtype_ = DType::I8;
+  p.k_steps_ = (K + 3) / 4;
+  const size_t wb = cpu::i8_packed_bytes(N, K);
+  p.bytes_ = wb + cpu::i8_aux_bytes(N, K);
+  if (reinterpret_cast<uintptr_t>(panels) % 64 == 0) {
+    // Aliasing: shares ownership of `owner`, points at the panels; nothing is copied.
+    p.buf_ = std::shared_ptr<void>(std::const_pointer_cast<void>(owner), const_cast<int8_t*>(panels));
+  } else {
+    p.buf_ = aligned_buffer(wb);  // the kernel's aligned loads need 64 bytes: a file that lacks them
+    std::memcpy(p.buf_.get(), panels, wb);
+  }
+  p.aux_ = aligned_buffer(cpu::i8_aux_bytes(N, K));
+  cpu::i8_aux_fill(p.aux_.get(), colsum, scales, N, K);
   return p;
 }
 

@@ -10,9 +10,10 @@
 // K < 2^31 for K < 66,000), so the result is a function of the inputs alone: the same bits on
 // every thread count and in the PyTorch emulation (tests/reference/llada_torch.py, int8 mode).
 //
-// Layout: P = ceil(N / 32) panels of [K4][32][4] int8 (K4 = ceil(K / 4), zero-padded), then the
-// int32 column sums [P * 32], then the F32 column scales [P * 32]. A CPU without VNNI runs the
-// same arithmetic in scalar code (slow, for portability and tests).
+// Layout: P = ceil(N / 32) panels of [K4][32][4] int8 (K4 = ceil(K / 4), zero-padded); beside
+// them (PackedMatrix's aux buffer) the int32 column sums [P * 32], then the F32 column scales
+// [P * 32]. A CPU without VNNI runs the same arithmetic in scalar code (slow, for portability and
+// tests).
 #include <omp.h>
 
 #include <algorithm>
@@ -35,13 +36,10 @@ namespace {
 struct I8Layout {
   int64_t panels, K4;
   size_t weight_bytes() const { return size_t(panels * K4 * kNR * 4); }
-  size_t bytes() const { return weight_bytes() + size_t(panels * kNR) * 8; }
-  const int8_t* weights(const void* p) const { return static_cast<const int8_t*>(p); }
-  const int32_t* colsum(const void* p) const {
-    return reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(p) + weight_bytes());
-  }
-  const float* scales(const void* p) const {
-    return reinterpret_cast<const float*>(colsum(p) + panels * kNR);
+  size_t aux_bytes() const { return size_t(panels * kNR) * 8; }
+  const int32_t* colsum(const void* aux) const { return static_cast<const int32_t*>(aux); }
+  const float* scales(const void* aux) const {
+    return reinterpret_cast<const float*>(colsum(aux) + panels * kNR);
   }
 };
 
@@ -133,7 +131,7 @@ struct MicroI8 {
 
 // Tiles [t0, t1) (panel-major) of one product.
 void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& L, const void* packed,
-                  const uint32_t* ab, int64_t as, const float* sa, float* C, int64_t ldc, float beta) {
+                  const void* aux, const uint32_t* ab, int64_t as, const float* sa, float* C, int64_t ldc, float beta) {
   const int64_t blocks = row_blocks(M);
   const size_t panel_bytes = size_t(L.K4 * kNR * 4);
   for (int64_t ti = t0; ti < t1; ++ti) {
@@ -141,9 +139,9 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
     const int64_t r0 = block_start(M, blocks, bi);
     const int mr = int(block_start(M, blocks, bi + 1) - r0);
     const int nvalid = int(std::min<int64_t>(kNR, N - pi * kNR));
-    const int8_t* b = L.weights(packed) + pi * panel_bytes;
-    const int32_t* cs = L.colsum(packed) + pi * kNR;
-    const float* ws = L.scales(packed) + pi * kNR;
+    const int8_t* b = static_cast<const int8_t*>(packed) + pi * panel_bytes;
+    const int32_t* cs = L.colsum(aux) + pi * kNR;
+    const float* ws = L.scales(aux) + pi * kNR;
     float* c = C + r0 * ldc + pi * kNR;
 #if defined(LLADA_PACKED_I8)
     if (vnni()) {
@@ -172,13 +170,21 @@ bool packed_i8_vnni_active() { return cpu::i8_vnni_usable(); }
 
 namespace llada::kernels::cpu {
 
-size_t i8_packed_bytes(int64_t N, int64_t K) { return layout(N, K).bytes(); }
+size_t i8_packed_bytes(int64_t N, int64_t K) { return layout(N, K).weight_bytes(); }
+size_t i8_aux_bytes(int64_t N, int64_t K) { return layout(N, K).aux_bytes(); }
 
-void pack_i8(void* dst, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld) {
+void i8_aux_fill(void* aux, const int32_t* colsum, const float* scales, int64_t N, int64_t K) {
+  const I8Layout L = layout(N, K);
+  std::memset(aux, 0, L.aux_bytes());
+  std::memcpy(const_cast<int32_t*>(L.colsum(aux)), colsum, size_t(N) * 4);
+  std::memcpy(const_cast<float*>(L.scales(aux)), scales, size_t(N) * 4);
+}
+
+void pack_i8(void* dst, void* aux, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld) {
   const I8Layout L = layout(N, K);
   int8_t* w = static_cast<int8_t*>(dst);
-  int32_t* cs = const_cast<int32_t*>(L.colsum(dst));
-  float* ws = const_cast<float*>(L.scales(dst));
+  int32_t* cs = const_cast<int32_t*>(L.colsum(aux));
+  float* ws = const_cast<float*>(L.scales(aux));
   constexpr int64_t kQuads = 16;  // K quads per block: 32 rows x 64 bytes read, 2 KB written in order
 #pragma omp parallel for schedule(static)
   for (int64_t pi = 0; pi < L.panels; ++pi) {
@@ -228,7 +234,7 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
         if (lo >= hi) continue;
         const PackedMatrix& W = *outs[o].W;
         const int64_t f = first_panel[o] * blocks;
-        run_tiles_i8(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), ab, as, sa, outs[o].C,
+        run_tiles_i8(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), W.aux_data(), ab, as, sa, outs[o].C,
                      outs[o].ldc, outs[o].beta);
       }
     };

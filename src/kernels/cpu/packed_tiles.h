@@ -129,10 +129,13 @@ struct DotTiles {
 void run_tiles_dot(int64_t t0, int64_t t1, const DotTiles& g, const uint32_t* ab, const void* panels,
                    float* C, float beta);
 
-// int8 weights (packed_gemm_i8.cpp): bytes of the packed copy of an N x K matrix, packing, and the
-// product of one input with up to kMaxPackedOutputs such matrices (activations quantized per row).
+// int8 weights (packed_gemm_i8.cpp): bytes of the panels of an N x K matrix and of their aux
+// buffer (column sums and scales), packing, filling the aux buffer from stored sums and scales, and
+// the product.
 size_t i8_packed_bytes(int64_t N, int64_t K);
-void pack_i8(void* dst, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
+size_t i8_aux_bytes(int64_t N, int64_t K);
+void pack_i8(void* dst, void* aux, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
+void i8_aux_fill(void* aux, const int32_t* colsum, const float* scales, int64_t N, int64_t K);
 void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
 bool i8_vnni_usable();
 
