@@ -11,7 +11,7 @@ size_t dtype_size(DType t) {
     case DType::F32: case DType::I32: return 4;
     case DType::BF16: case DType::F16: return 2;
     case DType::I64: return 8;
-    case DType::U8: case DType::I8: return 1;
+    case DType::U8: case DType::I8: case DType::Q4: return 1;
   }
   return 0;
 }
@@ -25,6 +25,7 @@ const char* dtype_name(DType t) {
     case DType::I64: return "I64";
     case DType::U8: return "U8";
     case DType::I8: return "I8";
+    case DType::Q4: return "Q4";
   }
   return "?";
 }

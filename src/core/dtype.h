@@ -7,7 +7,10 @@
 
 namespace llada {
 
-enum class DType : uint8_t { F32, BF16, F16, I32, I64, U8, I8 };  // I8: quantized weights
+// I8: quantized weights. Q4: 4-bit weights, only as the dtype of a packed matrix and of the model
+// tensor that stands for it (its bytes are the packed panels, not numel() of anything; never a
+// file dtype: a q4 directory stores U8 panels).
+enum class DType : uint8_t { F32, BF16, F16, I32, I64, U8, I8, Q4 };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);          // safetensors spelling: "F32", "BF16", ...

@@ -55,6 +55,16 @@ class PackedMatrix {
   // The shape of the int8 panels of an N x K matrix: {ceil(N/32), ceil(K/4), 32, 4}, zero-padded
   // (W[32p + j][4q + e] at [p][q][j][e]).
   static std::vector<int64_t> int8_panel_shape(int64_t N, int64_t K);
+  // 4-bit weights (kernels/cpu/packed_gemm_q4.cpp): q [N, K] row-major in [-7, 7] with a BF16 scale
+  // per row and group of 32 inputs, `scales` [N, ceil(K/32)]. Everything is copied.
+  static PackedMatrix pack_q4(const int8_t* q, const bf16_t* scales, int64_t N, int64_t K);
+  // 4-bit weights already in the kernels' layout (q4_panel_shape U8 and q4_scale_shape BF16, as a
+  // q4 directory stores them), used in place when 64-byte aligned (copied otherwise).
+  static PackedMatrix wrap_q4_panels(const uint8_t* panels, const bf16_t* scales, int64_t N, int64_t K,
+                                     std::shared_ptr<const void> owner);
+  // {ceil(N/32), ceil(K/32), 8, 64} bytes and {ceil(N/32), ceil(K/32), 32} scales.
+  static std::vector<int64_t> q4_panel_shape(int64_t N, int64_t K);
+  static std::vector<int64_t> q4_scale_shape(int64_t N, int64_t K);
 
   bool empty() const { return N_ == 0; }
   int64_t rows() const { return N_; }  // N (outputs)
@@ -64,7 +74,8 @@ class PackedMatrix {
   bool is_fallback() const { return buf_ == nullptr; }
   bool uses_amx() const { return amx_; }  // bf16 panels multiplied by AMX tiles
   const void* packed_data() const { return buf_.get(); }  // the kernels' layout (null in fallback)
-  // int8: the int32 column sums then the f32 scales, ceil(N/32)*32 of each (zero past N).
+  // int8: the int32 column sums then the f32 scales, ceil(N/32)*32 of each (zero past N);
+  // q4: the BF16 scales in q4_scale_shape.
   const void* aux_data() const { return aux_.get(); }
 
  private:
@@ -75,7 +86,7 @@ class PackedMatrix {
   int64_t k_steps_ = 0;  // micro-kernel k steps: K (f32), K pairs (bf16), padded to 16 pairs (AMX)
   bool amx_ = false;
   std::shared_ptr<void> buf_;  // 64-byte aligned panels; null = fallback to gemm on `orig_`
-  std::shared_ptr<void> aux_;  // per-column data beside the panels (int8: sums and scales)
+  std::shared_ptr<void> aux_;  // per-column data beside the panels (int8: sums and scales; q4: scales)
   Operand orig_{nullptr, DType::F32, 0, true};
 };
 

@@ -188,13 +188,22 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
                 "(written by `llada quantize`) is supported", src.c_str(), method.c_str());
     const std::string wd = q.contains("weight_dtype") && q["weight_dtype"].is_string()
                                ? q["weight_dtype"].get<std::string>() : "";
-    LLADA_CHECK(wd == "int8", "%s: field 'quantization_config.weight_dtype' is '%s': the supported scheme is "
-                "'int8' (per output channel scales)", src.c_str(), wd.c_str());
+    LLADA_CHECK(wd == "int8" || wd == "q4", "%s: field 'quantization_config.weight_dtype' is '%s': the supported "
+                "schemes are 'int8' (per output channel scales) and 'q4' (groups of 32 with a BF16 scale)",
+                src.c_str(), wd.c_str());
     c.quantization = wd;
-    const std::string layout = !q.contains("layout") ? "rows" : q["layout"].is_string() ? q["layout"].get<std::string>() : "";
-    LLADA_CHECK(layout == "rows" || layout == "panels", "%s: field 'quantization_config.layout' is '%s': "
-                "expected 'rows' (row-major int8 matrices) or 'panels' (the kernels' layout)", src.c_str(),
-                layout.c_str());
+    const std::string layout = !q.contains("layout") ? (wd == "q4" ? "panels" : "rows")
+                               : q["layout"].is_string() ? q["layout"].get<std::string>() : "";
+    LLADA_CHECK(layout == "panels" || (layout == "rows" && wd == "int8"),
+                "%s: field 'quantization_config.layout' is '%s': expected %s", src.c_str(), layout.c_str(),
+                wd == "int8" ? "'rows' (row-major int8 matrices) or 'panels' (the kernels' layout)"
+                             : "'panels' (q4 weights are stored in the kernels' layout only)");
+    if (wd == "q4") {
+      const json gs = q.contains("group_size") ? q["group_size"] : json(32);
+      LLADA_CHECK(gs.is_number_integer() && gs.get<int64_t>() == 32,
+                  "%s: field 'quantization_config.group_size' is %s: q4 weights use groups of 32", src.c_str(),
+                  gs.dump().c_str());
+    }
     c.quant_layout = layout;
   }
   c.validate(src);
@@ -323,10 +332,13 @@ json ModelConfig::to_json() const {
   if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
   if (eot_token_id >= 0) j["eot_token_id"] = eot_token_id;
   if (causal) j["causal"] = true;
-  if (!quantization.empty())
+  if (quantization == "int8")
     j["quantization_config"] = {{"quant_method", "llada"}, {"weight_dtype", quantization},
                                 {"scales", "per_output_channel"},
                                 {"layout", quant_layout.empty() ? "rows" : quant_layout}};
+  else if (!quantization.empty())
+    j["quantization_config"] = {{"quant_method", "llada"}, {"weight_dtype", quantization},
+                                {"group_size", 32}, {"scales", "bf16_per_group"}, {"layout", "panels"}};
   return j;
 }
 

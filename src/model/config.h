@@ -27,7 +27,7 @@ struct ModelConfig {
   int64_t bos_token_id = -1;     // optional (-1: none)
   int64_t eot_token_id = -1;     // optional: end-of-turn, from tokenizer files when absent here
   bool causal = false;           // true only for the autoregressive baseline (our extension key)
-  // Quantized inference weights (model/quantize.h): "" for float weights, "int8" for int8 matrices
+  // Quantized inference weights (model/quantize.h): "" for float weights, "q4" for 4-bit groups, "int8" for int8 matrices
   // with one F32 scale per output channel. From "quantization_config": {"quant_method": "llada",
   // "weight_dtype": "int8", "layout": "panels"}.
   std::string quantization;

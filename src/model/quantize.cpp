@@ -43,11 +43,37 @@ void quantize_rows_int8(const Tensor& W, int8_t* q, float* scales) {
   }
 }
 
+void quantize_groups_q4(const Tensor& W, int8_t* q, bf16_t* scales) {
+  LLADA_CHECK(W.dtype == DType::F32 || W.dtype == DType::BF16 || W.dtype == DType::F16,
+              "quantize: tensor %s has dtype %s (expected float weights)", W.name.c_str(), dtype_name(W.dtype));
+  const int64_t rows = W.rows(), cols = W.cols(), groups = (cols + kQ4Group - 1) / kQ4Group;
+  const size_t es = dtype_size(W.dtype);
+#pragma omp parallel
+  {
+    std::vector<float> row(static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      convert_to_f32(row.data(), static_cast<const uint8_t*>(W.data) + size_t(r * cols) * es, W.dtype, size_t(cols));
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t k0 = g * kQ4Group, k1 = std::min(cols, k0 + kQ4Group);
+        float amax = 0;
+        for (int64_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(row[size_t(k)]));
+        const bf16_t s = f32_to_bf16(amax / 7.0f);
+        const float sf = bf16_to_f32(s);
+        scales[r * groups + g] = s;
+        for (int64_t k = k0; k < k1; ++k)
+          q[r * cols + k] = sf > 0 ? int8_t(std::clamp(std::nearbyint(row[size_t(k)] / sf), -7.0f, 7.0f)) : int8_t(0);
+      }
+    }
+  }
+}
+
 void save_quantized(const std::string& dir, const Model& m, const std::string& scheme, const std::string& layout,
                     size_t max_shard_bytes) {
-  LLADA_CHECK(scheme == "int8", "quantize: unknown --type '%s' (supported: int8)", scheme.c_str());
-  LLADA_CHECK(layout == "panels" || layout == "rows", "quantize: unknown --layout '%s' (panels or rows)",
-              layout.c_str());
+  LLADA_CHECK(scheme == "int8" || scheme == "q4", "quantize: unknown --type '%s' (supported: int8, q4)",
+              scheme.c_str());
+  LLADA_CHECK(layout == "panels" || (layout == "rows" && scheme == "int8"),
+              "quantize: --layout '%s' for %s (int8: panels or rows; q4: panels)", layout.c_str(), scheme.c_str());
   LLADA_CHECK(m.cfg.quantization.empty(), "quantize: the model is already quantized (%s)",
               m.cfg.quantization.c_str());
   ModelConfig cfg = m.cfg;
@@ -57,7 +83,19 @@ void save_quantized(const std::string& dir, const Model& m, const std::string& s
   // the file dtype is not a float type).
   std::vector<Tensor> out;
   m.w.for_each([&](const WeightInfo& info, const Tensor& t) {
-    if (is_quantized_role(info)) {
+    if (is_quantized_role(info) && scheme == "q4") {
+      const int64_t N = t.rows(), K = t.cols();
+      std::vector<int8_t> q(size_t(N * K));
+      std::vector<bf16_t> s(size_t(N * ((K + kQ4Group - 1) / kQ4Group)));
+      quantize_groups_q4(t, q.data(), s.data());
+      const auto p = kernels::PackedMatrix::pack_q4(q.data(), s.data(), N, K);
+      Tensor panels = Tensor::zeros(t.name, kernels::PackedMatrix::q4_panel_shape(N, K), DType::U8);
+      std::memcpy(panels.data, p.packed_data(), panels.nbytes());
+      Tensor scales = Tensor::zeros(scale_name(t.name), kernels::PackedMatrix::q4_scale_shape(N, K), DType::BF16);
+      std::memcpy(scales.data, p.aux_data(), scales.nbytes());
+      out.push_back(std::move(panels));
+      out.push_back(std::move(scales));
+    } else if (is_quantized_role(info)) {
       Tensor q = Tensor::zeros(t.name, t.shape, DType::I8);
       Tensor s = Tensor::zeros(scale_name(t.name), {t.rows()}, DType::F32);
       quantize_rows_int8(t, static_cast<int8_t*>(q.data), s.f32());

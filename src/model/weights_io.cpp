@@ -131,17 +131,63 @@ const Tensor& row_tensor(const std::string& name, DType dtype, const char* what,
   return t;
 }
 
+// A 4-bit matrix (model/quantize.h; stored in the kernels' layout only): the tensor, of logical
+// shape `shape` and dtype Q4, is a view of the panels keyed by their address; its packed twin (the
+// panels and scales used in place) goes to `prepacked` when given.
+Tensor q4_tensor(const Tensor& src, const std::vector<int64_t>& shape, const char* path,
+                 const std::map<std::string, std::pair<Tensor, std::string>>& found, std::set<std::string>* used,
+                 kernels::PackedSet* prepacked) {
+  const int64_t rows = shape[0], cols = shape[1];
+  const std::vector<int64_t> want = kernels::PackedMatrix::q4_panel_shape(rows, cols);
+  LLADA_CHECK(src.dtype == DType::U8 && src.shape == want,
+              "%s: tensor '%s' is %s %s, expected U8 %s: the 4-bit panels (quantization_config.weight_dtype "
+              "'q4') of a %s matrix", path, src.name.c_str(), dtype_name(src.dtype), src.shape_str().c_str(),
+              shape_string(want).c_str(), shape_string(shape).c_str());
+  const std::string sname = scale_name(src.name);
+  const std::vector<int64_t> want_s = kernels::PackedMatrix::q4_scale_shape(rows, cols);
+  auto it = found.find(sname);
+  LLADA_CHECK(it != found.end(), "%s: tensor '%s' (the q4 scales of '%s', BF16 %s) is missing", path,
+              sname.c_str(), src.name.c_str(), shape_string(want_s).c_str());
+  const Tensor& sc = it->second.first;
+  LLADA_CHECK(sc.dtype == DType::BF16 && sc.shape == want_s, "%s: tensor '%s' is %s %s, expected BF16 %s",
+              it->second.second.c_str(), sname.c_str(), dtype_name(sc.dtype), sc.shape_str().c_str(),
+              shape_string(want_s).c_str());
+  used->insert(sname);
+  // Every scale finite and non-negative (a sign bit or an all-ones exponent is a corrupt file).
+  const auto* s16 = static_cast<const uint8_t*>(sc.data);
+  for (int64_t i = 0; i < sc.numel(); ++i) {
+    uint16_t v;
+    std::memcpy(&v, s16 + 2 * i, 2);
+    LLADA_CHECK(!(v & 0x8000) && (v & 0x7f80) != 0x7f80,
+                "%s: tensor '%s' element %lld: scale %g is not a finite non-negative number",
+                it->second.second.c_str(), sname.c_str(), (long long)i, double(bf16_to_f32(v)));
+  }
+  Tensor q = src;
+  q.shape = shape;
+  q.dtype = DType::Q4;
+  if (prepacked) {
+    // The panels and the scales may lie in two shards: the packed matrix keeps both mappings.
+    auto owner = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(src.keepalive,
+                                                                                            sc.keepalive);
+    prepacked->add(q.data, kernels::PackedMatrix::wrap_q4_panels(static_cast<const uint8_t*>(src.data),
+                                                                 static_cast<const bf16_t*>(sc.data), rows, cols,
+                                                                 owner));
+  }
+  return q;
+}
+
 // An int8 matrix of a quantized model (model/quantize.h) with the logical shape `shape`. Layout
 // "rows": the matrix stays a view of the mapping, its scales are copied into row_scales. Layout
 // "panels": the tensor (a view of the panels, keyed by their address) gets its packed twin in
 // `prepacked` when given (the panels used in place), so loading does not repack.
-Tensor quantized_tensor(const Tensor& src, const std::vector<int64_t>& shape, const std::string& layout,
-                        const char* path, const std::map<std::string, std::pair<Tensor, std::string>>& found,
+Tensor quantized_tensor(const Tensor& src, const std::vector<int64_t>& shape, const std::string& scheme,
+                        const std::string& layout, const char* path, const std::map<std::string, std::pair<Tensor, std::string>>& found,
                         std::set<std::string>* used, kernels::PackedSet* prepacked) {
+  const int64_t rows = shape[0], cols = shape[1];
+  if (scheme == "q4") return q4_tensor(src, shape, path, found, used, prepacked);
   LLADA_CHECK(src.dtype == DType::I8,
               "%s: tensor '%s' has dtype %s, but config.json's quantization_config says int8 (I8)", path,
               src.name.c_str(), dtype_name(src.dtype));
-  const int64_t rows = shape[0], cols = shape[1];
   if (layout == "panels") {
     const std::vector<int64_t> want = kernels::PackedMatrix::int8_panel_shape(rows, cols);
     LLADA_CHECK(src.shape == want,
@@ -226,7 +272,8 @@ void load_model_dir(const std::string& dir, ModelConfig* cfg_out, Weights* w_out
     const char* path = it->second.second.c_str();
     used.insert(spec.name);
     if (!cfg.quantization.empty() && is_quantized_role(spec)) {
-      loaded.push_back(quantized_tensor(src, spec.shape, cfg.quant_layout, path, found, &used, prepacked));
+      loaded.push_back(
+          quantized_tensor(src, spec.shape, cfg.quantization, cfg.quant_layout, path, found, &used, prepacked));
       continue;
     }
     LLADA_CHECK(is_float(src.dtype), "%s: tensor '%s' has dtype %s, expected F32, BF16 or F16%s", path,

@@ -241,6 +241,73 @@ TEST(PackedGemm, Int8EqualsTheReferenceOnBothKernels) {
   }
 }
 
+// The 4-bit product's definition (kernels/cpu/packed_gemm_q4.cpp), written plainly: activations
+// quantized as for int8, per group of 32 inputs the exact integer sum, fma into the float sum, times sa.
+std::vector<float> q4_reference(int64_t M, int64_t N, int64_t K, const std::vector<float>& a, int64_t lda,
+                                const std::vector<int8_t>& q, const std::vector<bf16_t>& s,
+                                std::vector<float> c, int64_t ldc, float beta) {
+  const int64_t G = (K + 31) / 32;
+  for (int64_t i = 0; i < M; ++i) {
+    float amax = 0;
+    for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(a[size_t(i * lda + k)]));
+    const float inv = amax > 0 ? 127.0f / amax : 0.0f, sa = amax / 127.0f;
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0;
+      for (int64_t g = 0; g < G; ++g) {
+        int64_t d = 0;
+        for (int64_t k = 32 * g; k < std::min(K, 32 * g + 32); ++k)
+          d += int64_t(std::nearbyint(a[size_t(i * lda + k)] * inv)) * q[size_t(j * K + k)];
+        acc = std::fma(float(d), bf16_to_f32(s[size_t(j * G + g)]), acc);
+      }
+      const float r = acc * sa;
+      float& o = c[size_t(i * ldc + j)];
+      o = beta == 0.0f ? r : (beta == 1.0f ? o + r : std::fma(beta, o, r));
+    }
+  }
+  return c;
+}
+
+TEST(PackedGemm, Q4EqualsTheReferenceOnBothKernels) {
+  uint64_t seed = 1900;
+  for (bool vnni : {true, false}) {
+    I8Setting setting(vnni);  // one switch for both integer kernels
+    if (vnni && !packed_i8_vnni_active()) continue;
+    for (int64_t M : {1, 5, 6, 7, 40})
+      for (int64_t N : {1, 31, 33, 100})
+        for (int64_t K : {1, 3, 32, 70, 257})
+          for (float beta : {0.0f, 1.0f, 0.5f}) {
+            const int64_t pad = (M + K) % 3, lda = K + pad, ldc = N + pad, G = (K + 31) / 32;
+            auto a = randn(size_t(M * lda), seed++);
+            if (M > 1) std::fill(a.begin(), a.begin() + K, 0.0f);  // a zero row: scale 0
+            auto wf = randn(size_t(N * K), seed++);
+            std::vector<int8_t> q(wf.size());
+            for (size_t i = 0; i < q.size(); ++i) q[i] = int8_t(std::clamp(std::lround(wf[i] * 3), -7L, 7L));
+            auto sf = randn(size_t(N * G), seed++);
+            std::vector<bf16_t> s(sf.size());
+            for (size_t i = 0; i < s.size(); ++i) s[i] = f32_to_bf16(std::fabs(sf[i]) * 0.01f);
+            const auto c0 = randn(size_t(M * ldc), seed++);
+            const auto want = q4_reference(M, N, K, a, lda, q, s, c0, ldc, beta);
+            const PackedMatrix P = PackedMatrix::pack_q4(q.data(), s.data(), N, K);
+            for (int threads : {1, 2}) {
+              auto got = c0;
+              omp_set_num_threads(threads);
+              gemm_packed(M, a.data(), lda, P, got.data(), ldc, beta);
+              for (size_t i = 0; i < got.size(); ++i)
+                ASSERT_EQ(got[i], want[i]) << "vnni " << vnni << " M=" << M << " N=" << N << " K=" << K
+                                           << " beta=" << beta << " threads " << threads << " at " << i;
+            }
+            omp_set_num_threads(2);
+            if (N > 1) {
+              auto c1 = c0, c2 = c0;
+              const PackedProduct outs[2] = {{&P, c1.data(), ldc, beta}, {&P, c2.data(), ldc, beta}};
+              gemm_packed_multi(M, a.data(), lda, outs, 2);
+              ASSERT_EQ(c1, want);
+              ASSERT_EQ(c2, want);
+            }
+          }
+  }
+}
+
 TEST(PackedGemm, BadInputIsAnError) {
   std::vector<float> w(12);
   EXPECT_THROW(PackedMatrix::pack(w.data(), DType::F16, 3, 4, 4), Error);

@@ -197,6 +197,27 @@ def load_dir(model_dir):
             if not torch.equal(w.to(torch.int64).sum(1), sums.to(torch.int64)):
                 raise ValueError(f"{model_dir}: {n}_colsum differs from the sums of the int8 rows")
             tensors[n] = w
+    if qc.get("weight_dtype") == "q4":
+        # 4-bit matrices (docs/quantization.md): panels [P][G][8][64] bytes, byte 4c + e of quad t
+        # holding (k = 32g + 4t + e) column 32p + c in its low nibble and 32p + 16 + c in its high
+        # one, each q + 8; scales [P][G][32] BF16. Unpacked to q [N, K] and scales [N, G].
+        for n, shape in expected_shapes(cfg).items():
+            if dtypes.get(n) != "U8" or len(shape) != 2:
+                continue
+            N, K = shape
+            p = tensors[n].to(torch.int64)
+            P, G = (N + 31) // 32, (K + 31) // 32
+            if list(p.shape) != [P, G, 8, 64]:
+                raise ValueError(f"{model_dir}: q4 panels {n} have shape {list(p.shape)}, expected {[P, G, 8, 64]}")
+            p = p.reshape(P, G, 8, 16, 4)  # [p][g][t][c][e]
+            both = torch.stack([p & 15, p >> 4], dim=1)  # [p][half][g][t][c][e]
+            q = both.permute(0, 1, 4, 2, 3, 5).reshape(P * 32, G * 32) - 8
+            if q[N:].any() or q[:, K:].any():
+                raise ValueError(f"{model_dir}: q4 panels {n}: the padding is not zero")
+            sc = tensors[n + "_scale"].float().permute(0, 2, 1).reshape(P * 32, G)
+            tensors[n] = q[:N, :K].contiguous()
+            tensors[n + "_scale"] = sc[:N].contiguous()
+            dtypes[n] = "Q4"
     for n, shape in expected_shapes(cfg).items():
         if n not in tensors:
             raise ValueError(f"{model_dir}: missing tensor {n}")
@@ -254,6 +275,9 @@ class LLaDA:
         # emulation of the engine's int8 product in linear().
         self.int8 = {n: (tensors[n].to(torch.float64), tensors[n + "_scale"].float())
                      for n in self.w if dtypes.get(n) == "I8"}
+        # 4-bit weights: q [N, K] in [-7, 7] and the group scales [N, K / 32], for q4_product.
+        self.q4 = {n: (tensors[n].to(torch.float64), tensors[n + "_scale"].float())
+                   for n in self.w if dtypes.get(n) == "Q4"}
 
     @staticmethod
     def load(model_dir, **kw):
@@ -277,10 +301,30 @@ class LLaDA:
         acc = (q.double() @ wq.t()).float()
         return acc * (sa * ws[None, :] if x.dim() == 2 else sa * ws)
 
+    @staticmethod
+    def q4_product(x, q, s):
+        """The engine's 4-bit product (kernels/cpu/packed_gemm_q4.cpp), step for step in float32:
+        each row of x quantized as for int8, then per group g of 32 inputs the exact integer sum
+        D_g = sum a * q and acc = fma(D_g, s_g, acc) (float64 holds the exact product, one rounding
+        to float32 then; a double rounding differs from a true fma in rare last bits), then acc * sa."""
+        shape = x.shape
+        x = x.float().reshape(-1, shape[-1])
+        amax = x.abs().amax(-1, keepdim=True)
+        inv = torch.where(amax > 0, torch.tensor(127.0) / amax, torch.zeros_like(amax))
+        a = torch.clamp(torch.round(x * inv), -127, 127).double()
+        sa = amax / torch.tensor(127.0)
+        acc = torch.zeros(x.shape[0], q.shape[0], dtype=torch.float32)
+        for g in range(0, q.shape[1], 32):
+            d = a[:, g:g + 32] @ q[:, g:g + 32].t()
+            acc = (d * s[:, g // 32].double()[None, :] + acc.double()).float()
+        return (acc * sa).reshape(*shape[:-1], q.shape[0])
+
     def linear(self, x, name):
         # y = x W^T with W stored [out, in]; bf16-stored weights see bf16-rounded inputs.
         if name in self.int8:
             return self.int8_product(x, *self.int8[name]).to(self.dtype)
+        if name in self.q4:
+            return self.q4_product(x, *self.q4[name]).to(self.dtype)
         if self.mixed_bf16:
             return bf16_product(x, self.w[name].t())
         if self.bf16_matmul and self.stored_bf16[name]:

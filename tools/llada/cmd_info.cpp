@@ -102,9 +102,12 @@ int run_info(const std::string& dir, bool as_json) {
               id(cfg.mask_token_id).c_str(), id(cfg.eos_token_id).c_str(),
               id(cfg.pad_token_id).c_str(), id(cfg.bos_token_id).c_str(),
               id(cfg.eot_token_id).c_str());
-  if (!cfg.quantization.empty())
-    std::printf("  quantized: %s matrices with one scale per output channel (inference only)\n",
-                cfg.quantization.c_str());
+  if (cfg.quantization == "q4")
+    std::printf("  quantized: 4-bit matrices, a BF16 scale per group of 32 inputs, in the kernels' layout "
+                "(inference only)\n");
+  else if (!cfg.quantization.empty())
+    std::printf("  quantized: %s matrices with one scale per output channel, %s layout (inference only)\n",
+                cfg.quantization.c_str(), cfg.quant_layout.c_str());
   std::printf("parameters: %s (%s)\n", with_commas(n_params).c_str(),
               n_params >= 1000000000 ? strformat("%.2f B", double(n_params) / 1e9).c_str()
                                      : strformat("%.2f M", double(n_params) / 1e6).c_str());

@@ -21,12 +21,13 @@ struct QuantizeFlags {
 };
 
 llada::cli::Registration reg(
-    "quantize", "write a model with int8 weights for faster, smaller inference (--model DIR --out DIR)",
+    "quantize", "write a model with int8 or 4-bit weights for faster, smaller inference (--model DIR --out DIR)",
     [](CLI::App& app) {
       auto f = std::make_shared<QuantizeFlags>();
       app.add_option("--model", f->model, "model directory with float weights")->required();
       app.add_option("--out", f->out, "directory for the quantized model")->required();
-      app.add_option("--type", f->type, "int8 (one scale per output channel)");
+      app.add_option("--type", f->type,
+                     "int8 (one scale per output channel) or q4 (4-bit, a bf16 scale per group of 32 inputs)");
       app.add_option("--layout", f->layout,
                      "panels (the kernels' layout: loads without repacking) or rows (row-major int8, "
                      "for other tools)");
@@ -35,9 +36,10 @@ llada::cli::Registration reg(
       return [f]() -> int {
         using namespace llada;
         namespace fs = std::filesystem;
-        LLADA_CHECK(f->type == "int8", "--type must be int8, got '%s'", f->type.c_str());
-        LLADA_CHECK(f->layout == "panels" || f->layout == "rows", "--layout must be panels or rows, got '%s'",
-                    f->layout.c_str());
+        LLADA_CHECK(f->type == "int8" || f->type == "q4", "--type must be int8 or q4, got '%s'", f->type.c_str());
+        LLADA_CHECK(f->layout == "panels" || (f->layout == "rows" && f->type == "int8"),
+                    "--layout must be panels or rows (rows: int8 only), got '%s' for --type %s", f->layout.c_str(),
+                    f->type.c_str());
         LLADA_CHECK(fs::weakly_canonical(f->model) != fs::weakly_canonical(f->out),
                     "--out %s is the --model directory: write the quantized model beside it", f->out.c_str());
         LLADA_CHECK(f->force || !fs::exists(fs::path(f->out) / "config.json"),

@@ -307,6 +307,44 @@ PackedMatrix PackedMatrix::pack_int8(const int8_t* W, const float* scales, int64
   return p;
 }
 
+PackedMatrix PackedMatrix::pack_q4(const int8_t* q, const bf16_t* scales, int64_t N, int64_t K) {
+  LLADA_CHECK(N > 0 && K > 0, "packed gemm: bad q4 weight shape N=%lld K=%lld", (long long)N, (long long)K);
+  PackedMatrix p;
+  p.N_ = N;
+  p.K_ = K;
+  p.dtype_ = DType::Q4;
+  p.bytes_ = cpu::q4_packed_bytes(N, K) + cpu::q4_scale_bytes(N, K);
+  p.buf_ = aligned_buffer(cpu::q4_packed_bytes(N, K));
+  p.aux_ = aligned_buffer(cpu::q4_scale_bytes(N, K));
+  cpu::pack_q4(p.buf_.get(), p.aux_.get(), q, scales, N, K);
+  return p;
+}
+
+PackedMatrix PackedMatrix::wrap_q4_panels(const uint8_t* panels, const bf16_t* scales, int64_t N, int64_t K,
+                                          std::shared_ptr<const void> owner) {
+  LLADA_CHECK(N > 0 && K > 0, "packed gemm: bad q4 weight shape N=%lld K=%lld", (long long)N, (long long)K);
+  PackedMatrix p;
+  p.N_ = N;
+  p.K_ = K;
+  p.dtype_ = DType::Q4;
+  const size_t wb = cpu::q4_packed_bytes(N, K), sb = cpu::q4_scale_bytes(N, K);
+  p.bytes_ = wb + sb;
+  // In place (aliasing `owner`) when aligned for the kernel's loads, else an aligned copy.
+  auto in_place = [&](const void* src, size_t bytes) {
+    if (reinterpret_cast<uintptr_t>(src) % 64 == 0)
+      return std::shared_ptr<void>(std::const_pointer_cast<void>(owner), const_cast<void*>(src));
+    auto b = aligned_buffer(bytes);
+    std::memcpy(b.get(), src, bytes);
+    return b;
+  };
+  p.buf_ = in_place(panels, wb);
+  p.aux_ = in_place(scales, sb);
+  return p;
+}
+
+std::vector<int64_t> PackedMatrix::q4_panel_shape(int64_t N, int64_t K) { return {(N + kNR - 1) / kNR, (K + 31) / 32, 8, 64}; }
+std::vector<int64_t> PackedMatrix::q4_scale_shape(int64_t N, int64_t K) { return {(N + kNR - 1) / kNR, (K + 31) / 32, kNR}; }
+
 std::vector<int64_t> PackedMatrix::int8_panel_shape(int64_t N, int64_t K) {
   return {(N + kNR - 1) / kNR, (K + 3) / 4, kNR, 4};
 }
@@ -359,6 +397,10 @@ void gemm_packed_multi(int64_t M, const float* A, int64_t lda, const PackedProdu
   if (M == 0) return;
   if (W0.dtype_ == DType::I8) {
     cpu::gemm_i8(M, A, lda, outs, n_outs);
+    return;
+  }
+  if (W0.dtype_ == DType::Q4) {
+    cpu::gemm_q4(M, A, lda, outs, n_outs);
     return;
   }
   if (W0.is_fallback()) {

@@ -137,6 +137,11 @@ size_t i8_aux_bytes(int64_t N, int64_t K);
 void pack_i8(void* dst, void* aux, const int8_t* W, const float* scales, int64_t N, int64_t K, int64_t ld);
 void i8_aux_fill(void* aux, const int32_t* colsum, const float* scales, int64_t N, int64_t K);
 void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
+// 4-bit weights (packed_gemm_q4.cpp): bytes of the panels and of the scales, packing, the product.
+size_t q4_packed_bytes(int64_t N, int64_t K);
+size_t q4_scale_bytes(int64_t N, int64_t K);
+void pack_q4(void* dst, void* scales_dst, const int8_t* q, const bf16_t* scales, int64_t N, int64_t K);
+void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
 bool i8_vnni_usable();
 
 }  // namespace llada::kernels::cpu
