@@ -89,7 +89,7 @@ BENCHMARK(BM_gemm)->Apply(shapes);
 
 // The forward product with weights packed once (kernels/packed_matmul.h), the path inference
 // takes; compare with BM_gemm kind 0 (oneDNN) at the same M, out, in, dtype.
-// args: M, out, in, weight dtype (0 f32, 1 bf16, 2 int8 with per-row scales)
+// args: M, out, in, weight dtype (0 f32, 1 bf16, 2 int8 with per-row scales, 3 q4)
 PackedMatrix packed_weights(int64_t out, int64_t in, int64_t kind) {
   auto w = rnd(size_t(out * in));
   if (kind == 0) return PackedMatrix::pack(w.data(), DType::F32, out, in, in);
@@ -98,6 +98,11 @@ PackedMatrix packed_weights(int64_t out, int64_t in, int64_t kind) {
     return PackedMatrix::pack(wb.data(), DType::BF16, out, in, in);
   }
   std::vector<int8_t> q(w.size());
+  if (kind == 3) {
+    std::vector<bf16_t> s(size_t(out * ((in + 31) / 32)), f32_to_bf16(1.0f / 7));
+    for (size_t i = 0; i < q.size(); ++i) q[i] = int8_t(int(w[i] * 7) % 7);
+    return PackedMatrix::pack_q4(q.data(), s.data(), out, in);
+  }
   std::vector<float> s(size_t(out), 1.0f / 127);
   for (size_t i = 0; i < q.size(); ++i) q[i] = int8_t(int(w[i] * 127) % 127);
   return PackedMatrix::pack_int8(q.data(), s.data(), out, in, in);
@@ -122,13 +127,13 @@ void packed_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_gemm_packed)->Apply(packed_shapes);
 
-// LLaDA-8B's FFN input product (gate or up: [M, 4096] x [12288, 4096]ᵀ), bf16 against int8 weights:
-// M = 32 is a cached decoding step (reading the 100 / 50 MB of weights bounds it), M = 256 a
-// compute-bound forward.
+// LLaDA-8B's FFN input product (gate or up: [M, 4096] x [12288, 4096]ᵀ), bf16 against int8 and q4
+// weights: M = 32 is a cached decoding step (reading the 100 / 50 / 28 MB of weights bounds it on a
+// machine with many cores per memory channel), M = 256 a compute-bound forward.
 void packed_8b_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t kind : {1, 2})
-    for (int64_t T : {32, 64, 256}) b->Args({T, 12288, 4096, kind});
-  b->ArgNames({"M", "out", "in", "dtype(1bf16,2int8)"});
+  for (int64_t kind : {1, 2, 3})
+    for (int64_t T : {8, 32, 64, 256}) b->Args({T, 12288, 4096, kind});
+  b->ArgNames({"M", "out", "in", "dtype(1bf16,2int8,3q4)"});
 }
 BENCHMARK(BM_gemm_packed)->Name("BM_gemm_packed_8b")->Apply(packed_8b_shapes)->UseRealTime();
 

@@ -154,12 +154,20 @@ Tensor q4_tensor(const Tensor& src, const std::vector<int64_t>& shape, const cha
               shape_string(want_s).c_str());
   used->insert(sname);
   // Every scale finite and non-negative (a sign bit or an all-ones exponent is a corrupt file).
+  // (A branch-free count first, which vectorises: LLaDA-8B has 250 M scales.)
   const auto* s16 = static_cast<const uint8_t*>(sc.data);
-  for (int64_t i = 0; i < sc.numel(); ++i) {
+  auto bad = [&](int64_t i) {
     uint16_t v;
     std::memcpy(&v, s16 + 2 * i, 2);
-    LLADA_CHECK(!(v & 0x8000) && (v & 0x7f80) != 0x7f80,
-                "%s: tensor '%s' element %lld: scale %g is not a finite non-negative number",
+    return (v & 0x8000) != 0 || (v & 0x7f80) == 0x7f80;
+  };
+  const int64_t n = sc.numel();
+  int64_t n_bad = 0;
+  for (int64_t i = 0; i < n; ++i) n_bad += bad(i);
+  for (int64_t i = 0; n_bad > 0 && i < n; ++i) {
+    uint16_t v;
+    std::memcpy(&v, s16 + 2 * i, 2);
+    LLADA_CHECK(!bad(i), "%s: tensor '%s' element %lld: scale %g is not a finite non-negative number",
                 it->second.second.c_str(), sname.c_str(), (long long)i, double(bf16_to_f32(v)));
   }
   Tensor q = src;
