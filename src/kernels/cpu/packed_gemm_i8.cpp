@@ -47,6 +47,11 @@ I8Layout layout(int64_t N, int64_t K) { return I8Layout{(N + kNR - 1) / kNR, (K 
 
 std::atomic<bool> g_vnni_allowed{true};
 
+// Rows per tile: 8, not the float kernels' 12. Measured on the 8B FFN shape (docs/bench/kernels.md):
+// 12-row tiles ran at 0.65-0.75x the speed of 6- or 8-row ones from M = 32 up.
+constexpr int kMR8 = 8;
+int64_t i8_row_blocks(int64_t M) { return (M + kMR8 - 1) / kMR8; }
+
 bool vnni() {
 #if defined(LLADA_PACKED_I8)
   static const bool ok = __builtin_cpu_supports("avx512vnni");
@@ -132,7 +137,7 @@ struct MicroI8 {
 // Tiles [t0, t1) (panel-major) of one product.
 void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& L, const void* packed,
                   const void* aux, const uint32_t* ab, int64_t as, const float* sa, float* C, int64_t ldc, float beta) {
-  const int64_t blocks = row_blocks(M);
+  const int64_t blocks = i8_row_blocks(M);
   const size_t panel_bytes = size_t(L.K4 * kNR * 4);
   for (int64_t ti = t0; ti < t1; ++ti) {
     const int64_t pi = ti / blocks, bi = ti % blocks;
@@ -219,7 +224,7 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
   float* sa = reinterpret_cast<float*>(mem + size_t(M * as) * 4);
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o) first_panel[o + 1] = first_panel[o] + (outs[o].W->rows() + kNR - 1) / kNR;
-  const int64_t blocks = row_blocks(M), tiles = first_panel[n_outs] * blocks;
+  const int64_t blocks = i8_row_blocks(M), tiles = first_panel[n_outs] * blocks;
   const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
   std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)
