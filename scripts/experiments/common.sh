@@ -38,9 +38,11 @@ investigation_setup() {
 
 # investigation_config OBJECTIVE INIT OUT STEPS LR SCHEDULE CHECKPOINT_EVERY [EVAL_EVERY]
 # (evaluations use their own data reader and noise: their interval never changes the trajectory)
+# env: BATCH (32) and SEQ (128), the batch the investigation measured (CI's tiny runs shrink them)
 investigation_config() {
   local steps=$4
   "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$1" --init "$2" --out "$3" --steps "$steps" \
+    --batch "${BATCH:-32}" --seq-len "${SEQ:-128}" \
     --lr "$5" --schedule "$6" --checkpoint-every "$7" --eval-every "${8:-$(( steps / 4 > 0 ? steps / 4 : 1 ))}" \
     --log-every $(( steps / 40 > 0 ? steps / 40 : 1 )) --warmup-frac 0.125 --warmup-max 100 --keep 100 \
     --train shards/train.tok --heldout shards/heldout.tok

@@ -10,7 +10,7 @@
 #
 # usage: scripts/experiments/investigate.sh       (STEPS=400: about 25 min on 2 cores)
 #        STEPS=4 EVAL_DOCS=8 OUT=/tmp/inv scripts/experiments/investigate.sh   (CI: the script runs)
-# env:   LLADA (the CLI), CORPUS (text), OUT, STEPS, LR, EVAL_DOCS
+# env:   LLADA (the CLI), CORPUS (text), OUT, STEPS, LR, EVAL_DOCS, BATCH (32), SEQ (128)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CORPUS=${CORPUS:-$ROOT/data/pretrain/famous_tang.txt}
@@ -28,6 +28,7 @@ t0=$(date +%s); "$LLADA" train --config c_diff.json --no-progress; t1=$(date +%s
 "$LLADA" train --config c_ar.json --no-progress; t2=$(date +%s)
 torchpy "$ROOT/tests/reference/train_torch.py" --init init_diffusion --train shards/train.tok \
   --heldout shards/heldout.tok --out t_diff --objective diffusion --steps "$STEPS" --lr "$LR" \
+  --batch "${BATCH:-32}" --seq-len "${SEQ:-128}" \
   --schedule cosine --warmup $(( STEPS / 8 > 0 ? STEPS / 8 : 1 )) --log-every $(( STEPS / 40 > 0 ? STEPS / 40 : 1 )) \
   --eval-every $(( STEPS / 4 > 0 ? STEPS / 4 : 1 ))
 t3=$(date +%s)
