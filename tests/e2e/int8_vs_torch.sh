@@ -147,6 +147,7 @@ expect_error "q4 weights are stored in the kernels' layout only" "$LLADA" info -
 cp -r oddq4 q4g64
 sed -i 's/"group_size": 32/"group_size": 64/' q4g64/config.json
 expect_error "group_size' is 64" "$LLADA" info --model q4g64
+expect_error "holds q4 weights, which serve inference only" "$LLADA" bench --model oddq4 --backward --seq-len 8 --iters 1
 cp -r odd8 scheme
 sed -i 's/"weight_dtype": "int8"/"weight_dtype": "int3"/' scheme/config.json
 expect_error "quantization_config.weight_dtype' is 'int3'" "$LLADA" info --model scheme

@@ -138,6 +138,9 @@ Model load_bench_model(const BenchArgs& o, BenchResult& r) {
   }
   const double t0 = now_seconds();
   Model m = Model::load(o.model, lo);
+  LLADA_CHECK(!o.backward || m.cfg.quantization.empty(),
+              "--backward: %s holds %s weights, which serve inference only (no gradients): time the forward, "
+              "or the float model it was quantized from", o.model.c_str(), m.cfg.quantization.c_str());
   // Inference packs its weights once (llada generate, logits, likelihood do too); training updates
   // weights in place and runs on kernels::gemm, so forward+backward is timed unpacked.
   r.packed = !o.backward && !o.no_pack;
