@@ -1,6 +1,7 @@
 // The mask predictor's forward pass (spec section 1), op by op through kernels/.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -126,8 +127,13 @@ Acts& carve_activations(const Model& m, const ForwardArgs& a, Workspace& ws, boo
   if (!ws.impl) ws.impl = std::make_shared<Acts>();
   Acts& acts = *static_cast<Acts*>(ws.impl.get());  // reused: its layer table is allocated once
   acts.training = training;
+  // Training sizes the arena for every row reaching the head: the masked rows' count changes each
+  // step, and growing the arena on each new maximum re-faults all of it (a page fault per 4 KB of
+  // activations, seconds on a large step), so the first step reserves the most it can need.
+  ForwardArgs sizing = a;
+  if (training && a.rows) sizing.n_rows = std::max<int64_t>(a.n_rows, a.B * a.T);
   size_t bytes = 0;
-  layout(m, a, training, acts, [&](int64_t n) -> float* {
+  layout(m, sizing, training, acts, [&](int64_t n) -> float* {
     bytes += (size_t(n) * 4 + 63) / 64 * 64;
     return nullptr;
   });
