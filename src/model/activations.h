@@ -10,6 +10,15 @@
 
 namespace llada::detail {
 
+// Mixed-precision training (ForwardArgs::matmul_dtype == BF16): every operand of a layer's
+// products rounded to bf16 once, in the forward, and read again by the backward, instead of being
+// rounded anew by each product that reads it (n1 feeds three products, a weight two, ...).
+// Null outside bf16 training.
+struct LayerBf16 {
+  bf16_t *n1, *att, *n2, *act;  // the products' inputs, as the f32 buffers of the same name
+  bf16_t *q_proj, *k_proj, *v_proj, *attn_out, *ff_proj, *up_proj, *ff_out;  // the weights
+};
+
 struct LayerActs {
   float* x;      // (N, C)  residual stream entering the layer
   float* n1;     // (N, C)  attn_norm(x)
@@ -25,6 +34,7 @@ struct LayerActs {
   float* gate;   // (N, F)
   float* up;     // (N, F)
   float* act;    // (N, F)  silu(gate) * up
+  LayerBf16 bf;  // bf16 training only
 };
 
 // Backward scratch (training only).
@@ -39,6 +49,8 @@ struct Grads {
   float* dgate;  // (N, F)
   float* dup;    // (N, F)
   float* dact;   // (N, F)
+  bf16_t* dy;    // bf16 training: the output gradient of the product being differentiated, rounded
+                 // once for both of its products (the largest: (R, Ve), (N, F) or (N, C))
 };
 
 struct Acts {
@@ -53,6 +65,8 @@ struct Acts {
   int32_t* pos;         // (N)     absolute positions
   int32_t* row_pos;     // (N)     positions of the wanted rows (inference: last layer on rows)
   float* attn_scratch;  // attention kernel scratch
+  bf16_t* nf_rows_bf;   // (R, C)  bf16 training: nf_rows rounded
+  bf16_t* head_bf;      // (Ve, C) bf16 training: the head's weight rounded
   Grads grad{};         // training only
 };
 

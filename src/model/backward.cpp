@@ -21,6 +21,16 @@ void linear_backward(float* dx, float dx_beta, float* dW, const float* dy, const
   gemm(out, in, N, {dy, DType::F32, out, true}, {x, DType::F32, in, false}, dW, in, 1.0f);
 }
 
+// The same in bf16 training, on the operands the forward rounded (xb, wb): dy is rounded once,
+// into dyb, for both products.
+void linear_backward_bf16(float* dx, float dx_beta, float* dW, const float* dy, const bf16_t* xb,
+                          const bf16_t* wb, int64_t N, int64_t out, int64_t in, bf16_t* dyb) {
+  kernels::round_to_bf16(dyb, dy, N * out);
+  if (dx)
+    kernels::gemm_bf16(N, in, out, {dyb, DType::BF16, out, false}, {wb, DType::BF16, in, false}, dx, in, dx_beta);
+  kernels::gemm_bf16(out, in, N, {dyb, DType::BF16, out, true}, {xb, DType::BF16, in, false}, dW, in, 1.0f);
+}
+
 void check_grads(const Weights& w, Weights& g) {
   std::vector<const Tensor*> a, b;
   w.for_each([&](const Tensor& t) { a.push_back(&t); });
@@ -64,9 +74,18 @@ double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_
   float *dres = d.dres, *dn = d.dn, *dnr = d.dnr, *datt = d.datt, *dq = d.dq, *dk = d.dk, *dv = d.dv;
   float *dgate = d.dgate, *dup = d.dup, *dact = d.dact;
 
+  // One product's backward: through the forward's bf16 copies in bf16 training (xb, wb), else on
+  // the f32 operands.
+  const bool bf = acts.head_bf != nullptr;
+  auto backward = [&](float* dx, float dx_beta, Tensor& dW, const float* dy, const float* x,
+                      const bf16_t* xb, const Tensor& W, const bf16_t* wb, int64_t rows) {
+    if (bf) linear_backward_bf16(dx, dx_beta, dW.f32(), dy, xb, wb, rows, W.shape[0], W.shape[1], d.dy);
+    else linear_backward(dx, dx_beta, dW.f32(), dy, x, W, rows, a.matmul_dtype);
+  };
+
   // Head: logits = nf_rows · Whᵀ.
   Tensor& dhead = grads.head.empty() ? grads.wte : grads.head;
-  linear_backward(dnr, 0.0f, dhead.f32(), acts.logits, acts.nf_rows, w.lm_head(), R, a.matmul_dtype);
+  backward(dnr, 0.0f, dhead, acts.logits, acts.nf_rows, acts.nf_rows_bf, w.lm_head(), acts.head_bf, R);
   kernels::zero(dn, N * C);
   for (int64_t i = 0; i < R; ++i) {
     float* dst = dn + int64_t(a.rows[i]) * C;
@@ -83,19 +102,20 @@ double model_forward_backward(const Model& m, const ForwardArgs& a, const int32_
     LayerWeights& lg = grads.layers[size_t(l)];
     const detail::LayerActs& L = acts.layers[size_t(l)];
     // x' = h + ff_out(act)
-    linear_backward(dact, 0.0f, lg.ff_out.f32(), dres, L.act, lw.ff_out, N, a.matmul_dtype);
+    const detail::LayerBf16& b = L.bf;
+    backward(dact, 0.0f, lg.ff_out, dres, L.act, b.act, lw.ff_out, b.ff_out, N);
     kernels::swiglu_backward(dgate, dup, dact, L.gate, L.up, N * F);
-    linear_backward(dn, 0.0f, lg.ff_proj.f32(), dgate, L.n2, lw.ff_proj, N, a.matmul_dtype);
-    linear_backward(dn, 1.0f, lg.up_proj.f32(), dup, L.n2, lw.up_proj, N, a.matmul_dtype);
+    backward(dn, 0.0f, lg.ff_proj, dgate, L.n2, b.n2, lw.ff_proj, b.ff_proj, N);
+    backward(dn, 1.0f, lg.up_proj, dup, L.n2, b.n2, lw.up_proj, b.up_proj, N);
     kernels::rmsnorm_backward(dres, lg.ff_norm.f32(), dn, L.h, lw.ff_norm.f32(), L.rstd2, N, C);
     // h = x + attn_out(att)
-    linear_backward(datt, 0.0f, lg.attn_out.f32(), dres, L.att, lw.attn_out, N, a.matmul_dtype);
+    backward(datt, 0.0f, lg.attn_out, dres, L.att, b.att, lw.attn_out, b.attn_out, N);
     kernels::attention_backward(dq, dk, dv, datt, L.probs, L.q, L.k, L.v, s, acts.attn_scratch);
     kernels::rope_backward(dq, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, H, hd);
     kernels::rope_backward(dk, acts.pos, ws.rope_cos.data(), ws.rope_sin.data(), N, KVH, hd);
-    linear_backward(dn, 0.0f, lg.q_proj.f32(), dq, L.n1, lw.q_proj, N, a.matmul_dtype);
-    linear_backward(dn, 1.0f, lg.k_proj.f32(), dk, L.n1, lw.k_proj, N, a.matmul_dtype);
-    linear_backward(dn, 1.0f, lg.v_proj.f32(), dv, L.n1, lw.v_proj, N, a.matmul_dtype);
+    backward(dn, 0.0f, lg.q_proj, dq, L.n1, b.n1, lw.q_proj, b.q_proj, N);
+    backward(dn, 1.0f, lg.k_proj, dk, L.n1, b.n1, lw.k_proj, b.k_proj, N);
+    backward(dn, 1.0f, lg.v_proj, dv, L.n1, b.n1, lw.v_proj, b.v_proj, N);
     kernels::rmsnorm_backward(dres, lg.attn_norm.f32(), dn, L.x, lw.attn_norm.f32(), L.rstd1, N, C);
   }
   kernels::embedding_backward(grads.wte.f32(), dres, a.ids, N, C);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 #include "kernels/matmul.h"
@@ -26,6 +27,12 @@ void linear(float* y, const float* x, const Tensor& W, const kernels::PackedMatr
   kernels::gemm(N, out, in, X, Wt, y, out, beta);
 }
 
+// Training's bf16 product y = beta*y + xb · Wbᵀ on operands the forward already rounded.
+void linear_bf16(float* y, const bf16_t* xb, const bf16_t* wb, int64_t N, int64_t out, int64_t in,
+                 float beta = 0.0f) {
+  kernels::gemm_bf16(N, out, in, {xb, DType::BF16, in, false}, {wb, DType::BF16, in, true}, y, out, beta);
+}
+
 template <typename Take>
 void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Take&& take) {
   const ModelConfig& c = m.cfg;
@@ -36,7 +43,9 @@ void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Tak
   acts.R = a.rows ? a.n_rows : N;
   acts.layers.resize(size_t(c.n_layers));
   kernels::AttnShape s{a.B, a.T, Tk, c.n_heads, c.n_kv_heads, c.head_dim(), a.T * C, Tk * KV,
-                       a.pos0, a.causal};
+                       a.pos0, a.causal, a.matmul_dtype == DType::BF16};
+  const bool bf = training && a.matmul_dtype == DType::BF16;  // LayerBf16's rounded copies
+  auto take_bf16 = [&](int64_t n) { return bf ? reinterpret_cast<bf16_t*>(take((n + 1) / 2)) : nullptr; };
   for (int64_t l = 0; l < c.n_layers; ++l) {
     LayerActs& L = acts.layers[size_t(l)];
     if (l > 0 && !training) {  // inference: every layer reuses layer 0's buffers
@@ -57,6 +66,11 @@ void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Tak
     L.gate = take(N * F);
     L.up = take(N * F);
     L.act = take(N * F);
+    const LayerWeights& lw = m.w.layers[size_t(l)];
+    L.bf = LayerBf16{take_bf16(N * C), take_bf16(N * C), take_bf16(N * C), take_bf16(N * F),
+                     take_bf16(lw.q_proj.numel()), take_bf16(lw.k_proj.numel()), take_bf16(lw.v_proj.numel()),
+                     take_bf16(lw.attn_out.numel()), take_bf16(lw.ff_proj.numel()), take_bf16(lw.up_proj.numel()),
+                     take_bf16(lw.ff_out.numel())};
   }
   acts.x_final = training ? take(N * C) : acts.layers[0].x;
   acts.rstd_f = take(N);
@@ -66,6 +80,8 @@ void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Tak
   acts.pos = reinterpret_cast<int32_t*>(take(N));
   acts.row_pos = training ? nullptr : reinterpret_cast<int32_t*>(take(N));
   acts.attn_scratch = take(kernels::attention_scratch_floats(s));
+  acts.nf_rows_bf = take_bf16(acts.R * C);
+  acts.head_bf = take_bf16(m.w.lm_head().numel());
   if (training) {
     Grads& g = acts.grad;
     g.dres = take(N * C);
@@ -78,6 +94,7 @@ void layout(const Model& m, const ForwardArgs& a, bool training, Acts& acts, Tak
     g.dgate = take(N * F);
     g.dup = take(N * F);
     g.dact = take(N * F);
+    g.dy = take_bf16(std::max({acts.R * c.embedding_size, N * F, N * C}));
   }
 }
 
@@ -195,6 +212,11 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
     const kernels::PackedProduct kv[] = {{pk, L.k, KV}, {pv, L.v, KV}};
     kernels::gemm_packed_multi(N, L.n1, C, kv, 2);
     linear(L.q, q_in, lw.q_proj, pq, M, a.matmul_dtype);
+  } else if (L.bf.n1) {  // bf16 training: n1 rounded once for the three products
+    kernels::round_to_bf16(L.bf.n1, L.n1, N * C);
+    linear_bf16(L.q, L.bf.n1, L.bf.q_proj, N, C, C);
+    linear_bf16(L.k, L.bf.n1, L.bf.k_proj, N, KV, C);
+    linear_bf16(L.v, L.bf.n1, L.bf.v_proj, N, KV, C);
   } else {
     linear(L.q, q_in, lw.q_proj, nullptr, M, a.matmul_dtype);
     linear(L.k, L.n1, lw.k_proj, nullptr, N, a.matmul_dtype);
@@ -225,11 +247,20 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
   float* h = sel ? acts.nf : L.h;
   if (sel) kernels::gather_rows(h, L.x, sel, M, C);
   else if (h != L.x) kernels::copy(h, L.x, N * C);
-  linear(h, L.att, lw.attn_out, po, M, a.matmul_dtype, 1.0f);
+  if (L.bf.att) {
+    kernels::round_to_bf16(L.bf.att, L.att, N * C);
+    linear_bf16(h, L.bf.att, L.bf.attn_out, N, C, C, 1.0f);
+  } else {
+    linear(h, L.att, lw.attn_out, po, M, a.matmul_dtype, 1.0f);
+  }
   kernels::rmsnorm_forward(L.n2, L.rstd2, h, lw.ff_norm.f32(), M, C, eps);
   if (pgate) {
     const kernels::PackedProduct gate_up[] = {{pgate, L.gate, F}, {pup, L.up, F}};
     kernels::gemm_packed_multi(M, L.n2, C, gate_up, 2);
+  } else if (L.bf.n2) {
+    kernels::round_to_bf16(L.bf.n2, L.n2, N * C);
+    linear_bf16(L.gate, L.bf.n2, L.bf.ff_proj, N, F, C);
+    linear_bf16(L.up, L.bf.n2, L.bf.up_proj, N, F, C);
   } else {
     linear(L.gate, L.n2, lw.ff_proj, nullptr, M, a.matmul_dtype);
     linear(L.up, L.n2, lw.up_proj, nullptr, M, a.matmul_dtype);
@@ -238,7 +269,12 @@ const float* layer_forward(const Model& m, const ForwardArgs& a, Workspace& ws, 
   // x' = h + ff_out(act): into the next layer's input (in place for the selected rows).
   float* out = sel ? h : (l + 1 < c.n_layers ? acts.layers[size_t(l + 1)].x : acts.x_final);
   if (out != h) kernels::copy(out, h, N * C);
-  linear(out, L.act, lw.ff_out, pdown, M, a.matmul_dtype, 1.0f);
+  if (L.bf.act) {
+    kernels::round_to_bf16(L.bf.act, L.act, N * F);
+    linear_bf16(out, L.bf.act, L.bf.ff_out, N, C, F, 1.0f);
+  } else {
+    linear(out, L.act, lw.ff_out, pdown, M, a.matmul_dtype, 1.0f);
+  }
   return out;
 }
 
@@ -252,6 +288,24 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
   const kernels::PackedMatrix* phead = m.packed_of(w.lm_head());
 
   ensure_rope_tables(c, a.pos0 + a.T, ws);
+  if (acts.head_bf) {  // bf16 training: the weights rounded once for this forward and its backward
+    auto round = [](bf16_t* dst, const Tensor& W) {
+      if (W.dtype == DType::BF16) std::memcpy(dst, W.data, W.nbytes());
+      else kernels::round_to_bf16(dst, W.f32(), W.numel());
+    };
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const LayerWeights& lw = w.layers[size_t(l)];
+      const LayerBf16& b = acts.layers[size_t(l)].bf;
+      round(b.q_proj, lw.q_proj);
+      round(b.k_proj, lw.k_proj);
+      round(b.v_proj, lw.v_proj);
+      round(b.attn_out, lw.attn_out);
+      round(b.ff_proj, lw.ff_proj);
+      round(b.up_proj, lw.up_proj);
+      round(b.ff_out, lw.ff_out);
+    }
+    round(acts.head_bf, w.lm_head());
+  }
   for (int64_t i = 0; i < N; ++i) acts.pos[i] = int32_t(a.pos0 + i % a.T);
   kernels::embedding_forward(acts.layers[0].x, a.ids, w.wte.data, w.wte.dtype, N, C);
   // Only the wanted rows leave the last layer (the final norm and the head read nothing else), so
@@ -270,6 +324,11 @@ const float* run_forward(const Model& m, const ForwardArgs& a, Workspace& ws, Ac
   }
   kernels::rmsnorm_forward(acts.nf, acts.rstd_f, acts.x_final, w.ln_f.f32(), N, C, eps);
   if (a.rows) kernels::gather_rows(acts.nf_rows, acts.nf, a.rows, acts.R, C);
+  if (acts.nf_rows_bf) {
+    kernels::round_to_bf16(acts.nf_rows_bf, acts.nf_rows, acts.R * C);
+    linear_bf16(acts.logits, acts.nf_rows_bf, acts.head_bf, acts.R, w.lm_head().shape[0], C);
+    return acts.logits;
+  }
   linear(acts.logits, acts.nf_rows, w.lm_head(), phead, acts.R, a.matmul_dtype);
   return acts.logits;
 }

@@ -31,6 +31,37 @@ struct Shifted {
   std::vector<float> vec(size_t n) const { return {buf.begin() + off, buf.begin() + off + n}; }
 };
 
+// The rounding copy of mixed-precision training equals the scalar f32_to_bf16 bit for bit: ties to
+// even, infinities, NaNs kept NaN, at odd lengths, misaligned, and past the parallel threshold.
+// Denormal inputs (|x| < 1.2e-38) may become a zero of the same sign: the avx512_bf16 convert
+// instruction treats them as zero (no product of training is changed by values that small).
+TEST(Ops, RoundToBf16EqualsScalarRounding) {
+  std::vector<float> special = {0.0f, -0.0f, 1.0f, 1.00390625f /* tie: rounds down to even */,
+                                1.01171875f /* tie: rounds up to even */, INFINITY, -INFINITY, NAN,
+                                -NAN, 1e-40f, -3.4e38f, 3.4028235e38f};
+  for (int64_t n : {int64_t(1), int64_t(12), int64_t(17), int64_t(130), int64_t(40000), int64_t(100003)}) {
+    for (int off : kOffsets) {
+      std::vector<float> x = randn(size_t(n), uint64_t(n + off));
+      for (size_t i = 0; i < special.size() && i < x.size(); ++i) x[i * 7 % x.size()] = special[i];
+      Shifted in(x, off);
+      std::vector<bf16_t> got(size_t(n) + 1, 0xdead);
+      round_to_bf16(got.data(), in.p(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const bf16_t want = f32_to_bf16(x[size_t(i)]);
+        if (std::isnan(x[size_t(i)])) {
+          ASSERT_TRUE(std::isnan(bf16_to_f32(got[size_t(i)]))) << "n=" << n << " i=" << i;
+        } else if (x[size_t(i)] != 0.0f && std::fabs(x[size_t(i)]) < 1.17549435e-38f) {
+          const bf16_t signed_zero = std::signbit(x[size_t(i)]) ? 0x8000 : 0x0000;
+          ASSERT_TRUE(got[size_t(i)] == want || got[size_t(i)] == signed_zero) << "n=" << n << " i=" << i;
+        } else {
+          ASSERT_EQ(got[size_t(i)], want) << "n=" << n << " i=" << i << " x=" << x[size_t(i)];
+        }
+      }
+      EXPECT_EQ(got[size_t(n)], 0xdead) << "wrote past n=" << n;
+    }
+  }
+}
+
 TEST(Ops, Embedding) {
   for (int64_t C : kSizes)
     for (int64_t N : {1, 5, 40})

@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/cpu/bf16_convert.h"
 #include "kernels/cpu/fast_math.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -57,8 +58,15 @@ int64_t packed_kv_floats(const AttnShape& s) {
              ? round16(packed_f32_floats(Tk, s.hd)) + round16(packed_f32_floats(s.hd, Tk))
              : 0;
 }
+// With bf16 products, two bf16 tiles of the same size after that (one tile of floats): each row
+// of the probabilities (and, backward, of dS) is rounded once, while it is hot, for its products.
+int64_t tile_floats(const AttnShape& s) { return round16(qtile(s) * std::max<int64_t>(s.Tk, 1)); }
 int64_t thread_scratch_floats(const AttnShape& s) {
-  return round16(qtile(s) * std::max<int64_t>(s.Tk, 1)) + packed_kv_floats(s);
+  return tile_floats(s) + packed_kv_floats(s) + (s.bf16_products ? tile_floats(s) : 0);
+}
+bf16_t* bf16_tiles(float* thread_scratch, const AttnShape& s) {
+  return s.bf16_products ? reinterpret_cast<bf16_t*>(thread_scratch + tile_floats(s) + packed_kv_floats(s))
+                         : nullptr;
 }
 
 }  // namespace
@@ -91,6 +99,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
       float* S = probs ? probs + ((b * s.H + h) * s.Tq + t0) * s.Tk : mine;
       float* kp = mine + kv_off;
       float* vp = kp + round16(packed_f32_floats(std::max<int64_t>(s.Tk, 1), hd));
+      bf16_t* Pb = bf16_tiles(mine, s);  // P rounded, [tq, kc], when the products are bf16
       const float* qt = q + b * s.q_bs + (t0 * s.H + h) * hd;
       const float* kg = k + b * s.kv_bs + g * hd;
       const float* vg = v + b * s.kv_bs + g * hd;
@@ -122,6 +131,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
         if (mx == -INFINITY) {  // no visible key: zero probabilities, zero output
           std::fill(p, p + lim, 0.0f);
           inv_sum[r] = 0.0f;
+          if (Pb) cpu::f32_to_bf16_row(Pb + r * kc, p, kc);
           continue;
         }
         float sum = 0.0f;
@@ -145,14 +155,15 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   #pragma omp simd
           for (int64_t j = 0; j < lim; ++j) p[j] *= inv;
         }
+        if (Pb) cpu::f32_to_bf16_row(Pb + r * kc, p, kc);
       }
       if (kc > 0) {
         if (packed) {
           pack_f32(vp, vg, hd, kc, s.KVH * hd, /*kn=*/true);
           gemm_packed_f32_serial(tq, S, s.Tk, vp, hd, kc, ot, s.H * hd);
         } else {
-          gemm(tq, hd, kc, Operand{S, DType::F32, s.Tk, false},
-               Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd, 0.0f);
+          const Operand P = Pb ? Operand{Pb, DType::BF16, kc, false} : Operand{S, DType::F32, s.Tk, false};
+          gemm(tq, hd, kc, P, Operand{vg, DType::F32, s.KVH * hd, false}, ot, s.H * hd, 0.0f);
         }
         if (!probs)
           for (int64_t r = 0; r < tq; ++r) {
@@ -184,7 +195,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   for (int64_t task = 0; task < tasks; ++task) {
     errors.run([&] {
       const int64_t b = task / s.KVH, g = task % s.KVH;
-      float* dS = scratch + int64_t(omp_get_thread_num()) * QT * s.Tk;
+      float* mine = scratch + int64_t(omp_get_thread_num()) * thread_scratch_floats(s);
+      float* dS = mine;
+      // bf16 products: dS and P rounded row by row as dS is formed, each read by two products.
+      bf16_t* dSb = bf16_tiles(mine, s);
+      bf16_t* Pb = dSb ? dSb + QT * s.Tk : nullptr;
       const float* kg = k + b * s.kv_bs + g * hd;
       const float* vg = v + b * s.kv_bs + g * hd;
       float* dkg = dk + b * s.kv_bs + g * hd;
@@ -217,13 +232,17 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
             for (int64_t j = 0; j < kc; ++j) pdp += p[j] * d[j];
   #pragma omp simd
             for (int64_t j = 0; j < kc; ++j) d[j] = p[j] * (d[j] - pdp) * scale;
+            if (dSb) {
+              cpu::f32_to_bf16_row(dSb + r * kc, d, kc);
+              cpu::f32_to_bf16_row(Pb + r * kc, p, kc);
+            }
           }
-          gemm(tq, hd, kc, Operand{dS, DType::F32, s.Tk, false}, Operand{kg, DType::F32, ldkv, false},
-               dqt, ldq, 0.0f);
-          gemm(kc, hd, tq, Operand{dS, DType::F32, s.Tk, true}, Operand{qt, DType::F32, ldq, false},
-               dkg, ldkv, 1.0f);
-          gemm(kc, hd, tq, Operand{P, DType::F32, s.Tk, true}, Operand{go, DType::F32, ldq, false},
-               dvg, ldkv, 1.0f);
+          const Operand dSo = dSb ? Operand{dSb, DType::BF16, kc, false} : Operand{dS, DType::F32, s.Tk, false};
+          const Operand dSt = dSb ? Operand{dSb, DType::BF16, kc, true} : Operand{dS, DType::F32, s.Tk, true};
+          const Operand Pt = Pb ? Operand{Pb, DType::BF16, kc, true} : Operand{P, DType::F32, s.Tk, true};
+          gemm(tq, hd, kc, dSo, Operand{kg, DType::F32, ldkv, false}, dqt, ldq, 0.0f);
+          gemm(kc, hd, tq, dSt, Operand{qt, DType::F32, ldq, false}, dkg, ldkv, 1.0f);
+          gemm(kc, hd, tq, Pt, Operand{go, DType::F32, ldq, false}, dvg, ldkv, 1.0f);
         }
     });
   }
