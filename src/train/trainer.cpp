@@ -38,7 +38,8 @@ constexpr uint64_t kEvalSeed = 0x4556414cull;       // held-out noise: fixed for
 
 // Bytes a training run of this model needs: f32 weights, gradients and two AdamW moments, and the
 // activations the backward keeps (per layer: the residual, norms, q/k/v, attention probabilities,
-// the FFN's three hidden arrays; then the logits of every row).
+// the FFN's three hidden arrays; then the logits of every row); in bf16, also the rounded copies of
+// the weights, of each layer's four product inputs and of one output gradient.
 double training_bytes(const ModelConfig& c, const TrainConfig& cfg) {
   const double P = double(c.n_params());
   const double N = double(cfg.batch_size) * double(cfg.seq_len);
@@ -47,7 +48,11 @@ double training_bytes(const ModelConfig& c, const TrainConfig& cfg) {
                            double(cfg.batch_size) * double(c.n_heads) * double(cfg.seq_len) * double(cfg.seq_len);
   const double scratch = N * (6 * C + 2 * KV + 3 * F);
   const double acts = double(c.n_layers) * per_layer + scratch + N * double(c.embedding_size) + 3 * N * C;
-  return 4.0 * (4.0 * P + acts);
+  const double bf16_copies =
+      cfg.precision == "bf16"
+          ? P + double(c.n_layers) * N * (3 * C + F) + N * std::max({double(c.embedding_size), F, C})
+          : 0.0;
+  return 4.0 * (4.0 * P + acts) + 2.0 * bf16_copies;
 }
 
 void check_fits_in_memory(const ModelConfig& c, const TrainConfig& cfg) {
