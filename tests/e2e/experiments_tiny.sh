@@ -126,6 +126,12 @@ for r in rows:
     assert (r["backward"] is None) == r["causal"], r
 assert len(json.load(open(sys.argv[2]))["items"]) == 8
 PY
+# Where the answers come from: every one of the 8 items in exactly one class, per direction.
+/usr/bin/python3 "$SRC/scripts/experiments/answer_sources.py" --report "$WORK/revq/eval_ext_diffusion.json" \
+  --qa "$WORK/revq/qa_pairs.jsonl" --test "$WORK/revq/test_pairs.jsonl" >"$WORK/sources.txt" 2>&1 ||
+  fail "answer_sources.py: $(tail -3 "$WORK/sources.txt")"
+grep -Eq '^all +.*/ 8 ' "$WORK/sources.txt" && [ "$(grep -Eo '[0-9]+ / 8 ' "$WORK/sources.txt" | head -4 | awk '{s += $1} END {print s}')" = 8 ] ||
+  fail "answer_sources.py: the classes of the 8 items do not add up: $(cat "$WORK/sources.txt")"
 
 # Sampling ablations on the mixed-training LLaDA: every configuration, the table and the plot.
 GEN=8 LIMIT=2 DOCS="$WORK/abl" bash "$SRC/scripts/experiments/ablations.sh" "$WORK/revq/pre_diffusion/final" \
