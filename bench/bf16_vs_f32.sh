@@ -3,12 +3,15 @@
 # (d 512, 8 layers, ffn 1152, the poetry character vocabulary of 6,144, tied head) trained STEPS
 # steps from one initialisation, same seed, data and schedule, once with f32 products and once with
 # bf16 products; held-out loss (fixed noise, f32) every STEPS/10 steps; the two curves in one plot
-# and the final gap in a JSON summary.
+# and the final gap in a JSON summary. A third run, f32 with another seed (data order and masks),
+# measures how far two f32 runs drift apart: where a run leaves the diffusion loss plateau (section
+# 1 of docs/experiments.md) depends on the seed, and a gap smaller than that drift is noise.
 #
 # usage: bench/bf16_vs_f32.sh [OUT]   (default out/bench/bf16_vs_f32)
 # env:   LLADA, STEPS (1000), BATCH (4), SEQ (128), LR (1e-3), DATA (a directory holding
 #        shards/train.tok and shards_heldout/train.tok; default: the scaling study's, built with
-#        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go)
+#        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go),
+#        CONTROL_SEED (2: the f32 control run's seed; 0 for none)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LLADA=${LLADA:-$ROOT/build/release/llada}
@@ -17,6 +20,7 @@ STEPS=${STEPS:-1000}
 BATCH=${BATCH:-4}
 SEQ=${SEQ:-128}
 LR=${LR:-1e-3}
+CONTROL_SEED=${CONTROL_SEED:-2}
 DATA=${DATA:-$ROOT/out/experiments/scaling}
 PNG=${PNG:-$ROOT/docs/bench/bf16_vs_f32.png}
 JSON=${JSON:-$ROOT/docs/bench/bf16_vs_f32.json}
@@ -35,16 +39,21 @@ json.dump(c, open(sys.argv[2], "w"), indent=1)
 PYEOF
 [[ -f init/config.json ]] || "$LLADA" init --config model.json --out init --seed 7
 ev=$(( STEPS / 10 > 0 ? STEPS / 10 : 1 ))
-for prec in f32 bf16; do
-  [[ -d run_$prec/final ]] && continue
-  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective diffusion --init init --out "run_$prec" \
+runs=("f32 1 run_f32" "bf16 1 run_bf16")
+(( CONTROL_SEED > 0 )) && runs+=("f32 $CONTROL_SEED run_f32_seed$CONTROL_SEED")
+for run in "${runs[@]}"; do
+  read -r prec seed dir <<<"$run"
+  [[ -d $dir/final ]] && continue
+  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective diffusion --init init --out "$dir" \
     --steps "$STEPS" --lr "$LR" --schedule cosine --warmup $(( STEPS / 20 > 0 ? STEPS / 20 : 1 )) --seq-len "$SEQ" \
-    --batch "$BATCH" --precision "$prec" --checkpoint-every "$ev" --eval-every "$ev" --eval-batches 16 \
-    --train "$DATA/shards/train.tok" --heldout "$DATA/shards_heldout/train.tok" > "run_$prec.json"
-  if [[ -f run_$prec/latest ]]; then "$LLADA" train --config "run_$prec.json" --resume --no-progress
-  else "$LLADA" train --config "run_$prec.json" --no-progress; fi
+    --batch "$BATCH" --precision "$prec" --seed "$seed" --checkpoint-every "$ev" --eval-every "$ev" --eval-batches 16 \
+    --train "$DATA/shards/train.tok" --heldout "$DATA/shards_heldout/train.tok" > "$dir.json"
+  if [[ -f $dir/latest ]]; then "$LLADA" train --config "$dir.json" --resume --no-progress
+  else "$LLADA" train --config "$dir.json" --no-progress; fi
 done
-"$PY" - run_f32/metrics.jsonl run_bf16/metrics.jsonl "$PNG" "$JSON" <<'PYEOF'
+control=""
+(( CONTROL_SEED > 0 )) && control=run_f32_seed$CONTROL_SEED/metrics.jsonl
+"$PY" - run_f32/metrics.jsonl run_bf16/metrics.jsonl "$PNG" "$JSON" $control <<'PYEOF'
 import json, os, sys
 def curve(p):
     rows = [json.loads(l) for l in open(p) if l.strip()]
@@ -56,6 +65,13 @@ gap = (b[-1][1] - f[-1][1]) / f[-1][1]
 out = {"steps": f[-1][0], "f32_final_heldout": f[-1][1], "bf16_final_heldout": b[-1][1],
        "relative_gap": gap, "f32_curve": f, "bf16_curve": b,
        "f32_median_tok_per_s": f_tps, "bf16_median_tok_per_s": b_tps}
+c = None
+if len(sys.argv) > 5:  # the f32 control run with another seed: how far two f32 runs drift apart
+    c, _ = curve(sys.argv[5])
+    out.update(f32_control_seed_final_heldout=c[-1][1], f32_control_seed_curve=c,
+               control_relative_gap=(c[-1][1] - f[-1][1]) / f[-1][1],
+               max_control_relative_gap=max(abs(l2 - l1) / l1 for (_, l1), (_, l2) in zip(f, c)),
+               max_bf16_relative_gap=max(abs(l2 - l1) / l1 for (_, l1), (_, l2) in zip(f, b)))
 tmp = sys.argv[4] + ".tmp"
 json.dump(out, open(tmp, "w"), indent=1)
 os.replace(tmp, sys.argv[4])
@@ -65,6 +81,9 @@ import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(7, 4.2))
 ax.plot([s for s, _ in f], [l for _, l in f], "o-", label=f"f32 products (final {f[-1][1]:.4f})")
 ax.plot([s for s, _ in b], [l for _, l in b], "s--", label=f"bf16 products (final {b[-1][1]:.4f})")
+if c:
+    ax.plot([s for s, _ in c], [l for _, l in c], "^:", color="gray",
+            label=f"f32 products, another seed (final {c[-1][1]:.4f})")
 ax.set_xlabel("step")
 ax.set_ylabel("held-out loss (diffusion bound, fixed noise)")
 ax.set_title(f"25M LLaDA, same init, seed and data: bf16 vs f32 ({100 * gap:+.2f}%)")
@@ -75,4 +94,8 @@ fig.savefig(tmp, dpi=110)
 os.replace(tmp, sys.argv[3])
 print(f"bf16_vs_f32: final held-out f32 {f[-1][1]:.4f}, bf16 {b[-1][1]:.4f} ({100 * gap:+.2f}%); "
       f"median tok/s f32 {f_tps:.0f}, bf16 {b_tps:.0f}")
+if c:
+    print(f"bf16_vs_f32: f32 with another seed {c[-1][1]:.4f} ({100 * out['control_relative_gap']:+.2f}%); "
+          f"largest gap along the curve: bf16 {100 * out['max_bf16_relative_gap']:.2f}%, "
+          f"seed {100 * out['max_control_relative_gap']:.2f}%")
 PYEOF

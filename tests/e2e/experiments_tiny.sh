@@ -149,4 +149,15 @@ OUT="$WORK/sc" DOCS="$WORK/sc" SIZES="s m" STEPS=4 EVAL_WINDOWS=2 MC_ITEMS=3 MC_
   fail "scaling.json: expected 2 sizes x 2 families"
 grep -q "the compute" "$WORK/sc/scaling.md" 2>/dev/null || fail "scaling.md: no compute factor"
 
+# bf16 against f32 (and the f32 seed control) on the scaling study's tiny data: three runs, one plot.
+STEPS=4 BATCH=2 SEQ=32 DATA="$WORK/sc" PNG="$WORK/bf.png" JSON="$WORK/bf.json" \
+  bash "$SRC/bench/bf16_vs_f32.sh" "$WORK/bf" >"$WORK/bf.log" 2>&1 || fail "bf16_vs_f32.sh: $(tail -5 "$WORK/bf.log")"
+[ -s "$WORK/bf.png" ] || fail "bf16_vs_f32.sh wrote no plot"
+/usr/bin/python3 - "$WORK/bf.json" <<'PY' || fail "bf16_vs_f32.sh: summary incomplete: $(head -c 300 "$WORK/bf.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["steps"] == 4 and len(d["f32_curve"]) == len(d["bf16_curve"]) == len(d["f32_control_seed_curve"]) == 4, d
+assert d["f32_curve"] != d["f32_control_seed_curve"], "the control seed changed nothing"
+PY
+
 [ "$failures" -eq 0 ] && echo "ok" || { echo "$failures failure(s)"; exit 1; }
