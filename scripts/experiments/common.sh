@@ -12,10 +12,20 @@ torchpy() { env "${TORCH_ENV[@]}" "$PY" "$@"; }
 
 # starting_models: in the current directory, init_diffusion/ and init_ar/ (the shipped model's
 # shape, tokenizer and special ids; one seed, so both families start from the same weights).
+# MODEL_SHAPE="D_MODEL N_LAYERS N_HEADS MLP_HIDDEN" gives both another shape (e.g. "512 8 8 1152",
+# the ~25M model of docs/bench/train.md), the vocabulary and special ids unchanged.
 starting_models() {
-  "$PY" - "$TOK/config.json" <<'PYEOF'
+  "$PY" - "$TOK/config.json" "${MODEL_SHAPE:-}" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
+if sys.argv[2].strip():
+    try:
+        d, layers, heads, ffn = (int(x) for x in sys.argv[2].split())
+    except ValueError:
+        sys.exit(f"MODEL_SHAPE: expected 'D_MODEL N_LAYERS N_HEADS MLP_HIDDEN' (4 integers), got '{sys.argv[2]}'")
+    if min(d, layers, heads, ffn) <= 0 or d % heads:
+        sys.exit(f"MODEL_SHAPE: '{sys.argv[2]}' needs positive sizes and D_MODEL divisible by N_HEADS")
+    c.update(d_model=d, n_layers=layers, n_heads=heads, n_kv_heads=heads, mlp_hidden_size=ffn)
 json.dump(c, open("model_diffusion.json", "w"), indent=1)
 c["causal"] = True
 json.dump(c, open("model_ar.json", "w"), indent=1)

@@ -31,6 +31,8 @@
 #        questions about general poems from SFT_GENERAL, couplet answers, once each in pre-training
 #        and in the SFT set), SFT_MAXLEN (64), INIT_DIFFUSION / INIT_AR (where `extend` starts:
 #        pre_FAMILY/final here or in KEEP unless given),
+#        MODEL_SHAPE ("D_MODEL N_LAYERS N_HEADS MLP_HIDDEN" for both families; default the shipped
+#        model's shape; set it for the data stage, which writes the starting models),
 #        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
 #        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):

@@ -60,9 +60,19 @@ with open(sys.argv[5], "w") as f:
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 PY
 OUT="$WORK/rev" KEEP="$WORK/keep" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
-  GENERAL_CHARS=2000 SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
+  GENERAL_CHARS=2000 SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" MODEL_SHAPE="64 2 2 160" \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/rev.log" 2>&1 ||
   fail "reversal.sh: $(tail -5 "$WORK/rev.log")"
+/usr/bin/python3 - "$WORK/rev" <<'PY' || fail "reversal.sh MODEL_SHAPE: the starting models do not have the asked shape"
+import json, sys
+for fam in ("diffusion", "ar"):
+    c = json.load(open(f"{sys.argv[1]}/init_{fam}/config.json"))
+    assert (c["d_model"], c["n_layers"], c["n_heads"], c["mlp_hidden_size"]) == (64, 2, 2, 160), c
+PY
+OUT="$WORK/revbad" FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" GENERAL_CHARS=2000 MODEL_SHAPE="64 2" \
+  bash "$SRC/scripts/experiments/reversal.sh" data >"$WORK/revbad.log" 2>&1 &&
+  fail "reversal.sh: MODEL_SHAPE='64 2' was accepted"
+grep -q "MODEL_SHAPE: expected" "$WORK/revbad.log" || fail "reversal.sh: no clear MODEL_SHAPE error: $(tail -3 "$WORK/revbad.log")"
 OUT="$WORK/rev" KEEP="$WORK/keep" bash "$SRC/scripts/experiments/reversal.sh" keep >>"$WORK/rev.log" 2>&1 ||
   fail "reversal.sh keep: $(tail -3 "$WORK/rev.log")"
 [ -f "$WORK/keep/pre_diffusion/latest" ] && [ -f "$WORK/keep/pre_ar/config.json" ] || fail "reversal.sh keep kept nothing"
