@@ -70,6 +70,7 @@ for fam in ("diffusion", "ar"):
     assert (c["d_model"], c["n_layers"], c["n_heads"], c["mlp_hidden_size"]) == (64, 2, 2, 160), c
 PY
 OUT="$WORK/revbad" FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" GENERAL_CHARS=2000 MODEL_SHAPE="64 2" \
+  SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
   bash "$SRC/scripts/experiments/reversal.sh" data >"$WORK/revbad.log" 2>&1 &&
   fail "reversal.sh: MODEL_SHAPE='64 2' was accepted"
 grep -q "MODEL_SHAPE: expected" "$WORK/revbad.log" || fail "reversal.sh: no clear MODEL_SHAPE error: $(tail -3 "$WORK/revbad.log")"
