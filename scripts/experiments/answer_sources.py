@@ -14,11 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from copy_rate import asked_line  # noqa: E402
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from exp_io import read_jsonl  # noqa: E402
 
 
 def poem_key(row):

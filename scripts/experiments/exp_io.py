@@ -1,6 +1,13 @@
 """Shared by the experiment scripts: files are written whole or not at all (a killed run never
-leaves half a table for the next stage to read)."""
+leaves half a table for the next stage to read), and JSON-lines files are read one way."""
+import json
 import os
+
+
+def read_jsonl(path):
+    """The rows of a JSON-lines file (UTF-8), blank lines skipped."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def write_text_atomic(path, text):

@@ -22,7 +22,7 @@ import json
 import math
 import os
 
-from exp_io import write_text_atomic
+from exp_io import read_jsonl, write_text_atomic
 
 NAMES = {"diffusion": "LLaDA", "ar": "AR"}
 
@@ -40,11 +40,6 @@ def count(cfg):
 def flops_per_token(cfg, seq):
     non_emb, _ = count(cfg)
     return 6 * (non_emb + cfg["d_model"] * cfg["vocab_size"]) + 12 * cfg["n_layers"] * seq * cfg["d_model"]
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
 
 
 def fit(points):

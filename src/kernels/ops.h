@@ -118,8 +118,9 @@ void gather_rows(float* dst, const float* src, const int32_t* rows, int64_t n, i
 // larger buffer: K/V into the cache).
 void copy_strided(float* dst, int64_t dst_stride, const float* src, int64_t src_stride, int64_t batches,
                   int64_t n);
-// dst[0..n) = bf16(src[0..n)), rounded to nearest even exactly as f32_to_bf16 (core/dtype.h): the
-// one rounded copy of a product operand that mixed-precision training reads more than once.
+// dst[0..n) = bf16(src[0..n)), rounded to nearest even as f32_to_bf16 (core/dtype.h), except that
+// denormal inputs may become zero (the avx512_bf16 convert): the one rounded copy of a product
+// operand that mixed-precision training reads more than once.
 void round_to_bf16(bf16_t* dst, const float* src, int64_t n);
 
 // ---- row statistics (the sampler's softmax over a vocabulary) ---------------------------------
