@@ -19,6 +19,11 @@
 #   eval      the paper's protocol on the famous-pair test (TEST_PAIRS pairs, both directions,
 #             evenly spaced over the test file): chat template, temperature 0, steps = gen_length
 #             = block_length = GEN (fits the longest answer), score = the expected line appears
+#   curve     the same test (and CURVE_QA of the trained questions, when the mix holds questions) on
+#             every checkpoint of FROM_FAMILY before SFT, each evaluated once (curve_FAMILY/*.json):
+#             accuracy against passes over the mix (curve.jsonl, curve.txt, curve.png; STEP_OFFSET:
+#             steps the starting weights already had on this mix, CURVE_BEFORE: the curve.jsonl of
+#             the run those weights came from, drawn with this one)
 #
 # usage: scripts/experiments/reversal.sh STAGE...   (e.g. `data pretrain`, then `sft eval`)
 # env:   LLADA, OUT, STEPS (30000), FAMILIES ("diffusion ar"), PRECISION (bf16), LR_DIFF (2e-3),
@@ -75,6 +80,8 @@ COUPLET=${COUPLET:-0}
 EXTRA_QA=${EXTRA_QA:-0}
 SFT_GENERAL=${SFT_GENERAL:-$ROOT/data/sft/poems_train.jsonl}
 SFT_MAXLEN=${SFT_MAXLEN:-64}
+CURVE_QA=${CURVE_QA:-300}
+STEP_OFFSET=${STEP_OFFSET:-0}
 (( QA_DOCS > 0 )) && SFT_DATA=qa_pairs.jsonl  # written by the data stage in OUT, where stages run
 (( EXTRA_QA > 0 )) && SFT_DATA=sft_set.jsonl
 MIX=mix_train.txt
@@ -147,13 +154,19 @@ stage_pretrain() {
   done
 }
 
+# extend_init FAMILY: the weights `extend` starts from
+extend_init() {
+  local init=pre_$1/final
+  [[ -d $init ]] || init=$KEEP/pre_$1/final
+  [[ $1 == diffusion && -n ${INIT_DIFFUSION:-} ]] && init=$INIT_DIFFUSION
+  [[ $1 == ar && -n ${INIT_AR:-} ]] && init=$INIT_AR
+  echo "$init"
+}
+
 stage_extend() {
   local fam lr init
   for fam in $FAMILIES; do
-    init=pre_$fam/final
-    [[ -d $init ]] || init=$KEEP/pre_$fam/final
-    [[ $fam == diffusion && -n ${INIT_DIFFUSION:-} ]] && init=$INIT_DIFFUSION
-    [[ $fam == ar && -n ${INIT_AR:-} ]] && init=$INIT_AR
+    init=$(extend_init "$fam")
     [[ -d $init ]] || { echo "reversal.sh: pre_$fam/final missing here and in $KEEP (run pretrain)" >&2; exit 1; }
     lr=$LR_DIFF
     [[ $fam == ar ]] && lr=$LR_AR
@@ -197,9 +210,9 @@ stage_sft() {
   done
 }
 
-stage_eval() {
-  # TEST_PAIRS (forward, backward) pairs evenly spaced over the test file (pairs are adjacent lines).
-  # (test_all.jsonl: the pairs of the pre-trained famous documents, written by the data stage)
+# TEST_PAIRS (forward, backward) pairs evenly spaced over the test file (pairs are adjacent lines).
+# (test_all.jsonl: the pairs of the pre-trained famous documents, written by the data stage)
+make_test_pairs() {
   "$PY" - test_all.jsonl "$TEST_PAIRS" > test_pairs.jsonl <<'PYEOF'
 import sys
 lines = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
@@ -209,6 +222,10 @@ for k in range(n):
     i = 2 * (k * pairs // n)
     sys.stdout.write(lines[i] + lines[i + 1])
 PYEOF
+}
+
+stage_eval() {
+  make_test_pairs
   local fam
   for fam in $FAMILIES; do
     local sampler=(--steps "$GEN" --block-length "$GEN")  # the AR model decodes left to right
@@ -220,6 +237,35 @@ PYEOF
   done
 }
 
+stage_curve() {
+  make_test_pairs
+  local tasks=(test_pairs.jsonl)
+  if [[ -f qa_pairs.jsonl ]]; then  # every ninth trained question, forward and backward alike
+    [[ -f qa_sample.jsonl ]] || awk 'NR % 9 == 1' qa_pairs.jsonl | head -n "$CURVE_QA" > qa_sample.jsonl
+    tasks+=(qa_sample.jsonl)
+  fi
+  local fam d tag
+  for fam in $FAMILIES; do
+    local sampler=(--steps "$GEN" --block-length "$GEN")
+    [[ $fam == ar ]] && sampler=()
+    mkdir -p "curve_$fam"
+    local start=init_$fam  # step 0: the weights the run started from
+    [[ $FROM == ext ]] && start=$(extend_init "$fam")
+    for d in "$start" $(ls -d "${FROM}_$fam"/step-* 2>/dev/null | grep -E "/step-[0-9]+$" | sort -t- -k2 -n) "${FROM}_$fam/final"; do
+      [[ -f $d/model.safetensors ]] || continue
+      tag=$(basename "$d")
+      [[ $d == "$start" ]] && tag=step-0
+      [[ -f curve_$fam/$tag.json ]] && continue  # evaluated by an earlier call
+      "$LLADA" eval --model "$d" --task "${tasks[@]}" --chat --gen-length "$GEN" "${sampler[@]}" \
+        --batch-size 8 --threads 2 --report "curve_$fam/$tag.json" > /dev/null
+      echo "reversal.sh: curve: evaluated $d"
+    done
+  done
+  "$PY" "$ROOT/scripts/experiments/curve_plot.py" --run-dir . --run-name "$FROM" --families "$FAMILIES" \
+    --tokens-per-step $(( BATCH * SEQ )) --step-offset "$STEP_OFFSET" \
+    ${CURVE_BEFORE:+--before "$CURVE_BEFORE"} --out-json curve.jsonl --out-png curve.png | tee curve.txt
+}
+
 for stage in "$@"; do
   case $stage in
     data) stage_data ;;
@@ -228,7 +274,8 @@ for stage in "$@"; do
     sft) stage_sft ;;
     eval) stage_eval ;;
     extend) stage_extend ;;
+    curve) stage_curve ;;
     probe) stage_probe ;;
-    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, keep, extend, probe, sft, eval)" >&2; exit 2 ;;
+    *) echo "reversal.sh: unknown stage '$stage' (data, pretrain, keep, extend, probe, sft, eval, curve)" >&2; exit 2 ;;
   esac
 done
