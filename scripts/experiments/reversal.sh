@@ -27,7 +27,8 @@
 #
 # usage: scripts/experiments/reversal.sh STAGE...   (e.g. `data pretrain`, then `sft eval`)
 # env:   LLADA, OUT, STEPS (30000), FAMILIES ("diffusion ar"), PRECISION (bf16), LR_DIFF (2e-3),
-#        LR_AR (2e-3), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
+#        LR_AR (2e-3), DECAY_FRAC (0.9: the rate holds for that fraction of the steps, then decays
+#        linearly to lr/40), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
 #        KEEP (where `keep` puts checkpoints), FAMOUS, POETRY, SFT_DATA, TEST (the data files),
@@ -81,6 +82,7 @@ EXTRA_QA=${EXTRA_QA:-0}
 SFT_GENERAL=${SFT_GENERAL:-$ROOT/data/sft/poems_train.jsonl}
 SFT_MAXLEN=${SFT_MAXLEN:-64}
 CURVE_QA=${CURVE_QA:-300}
+DECAY_FRAC=${DECAY_FRAC:-0.9}
 STEP_OFFSET=${STEP_OFFSET:-0}
 (( QA_DOCS > 0 )) && SFT_DATA=qa_pairs.jsonl  # written by the data stage in OUT, where stages run
 (( EXTRA_QA > 0 )) && SFT_DATA=sft_set.jsonl
@@ -119,7 +121,7 @@ pretrain_config() {
   local init=${3:-init_$1} out=${4:-pre_$1} STEPS=${5:-$STEPS} keep=${6:-3}
   local log=$(( STEPS / 100 > 0 ? (STEPS / 100 < 50 ? STEPS / 100 : 50) : 1 ))
   "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$1" --init "$init" --out "$out" \
-    --steps "$STEPS" --lr "$2" --schedule wsd --decay-frac 0.9 --warmup-frac 0.125 --warmup-max 200 \
+    --steps "$STEPS" --lr "$2" --schedule wsd --decay-frac "$DECAY_FRAC" --warmup-frac 0.125 --warmup-max 200 \
     --seq-len "$SEQ" --batch "$BATCH" --precision "$PRECISION" --checkpoint-every "$CKPT" --keep "$keep" \
     --eval-every $(( CKPT / 2 > 0 ? CKPT / 2 : 1 )) --log-every "$log" \
     --train shards/train.tok --heldout shards_heldout/train.tok
@@ -255,6 +257,8 @@ stage_curve() {
       [[ -f $d/model.safetensors ]] || continue
       tag=$(basename "$d")
       [[ $d == "$start" ]] && tag=step-0
+      # the final weights are the last checkpoint's when the run saved one at its last step
+      [[ $tag == final && -f ${FROM}_$fam/step-$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"])' "${FROM}_$fam/config.json")/model.safetensors ]] && continue
       [[ -f curve_$fam/$tag.json ]] && continue  # evaluated by an earlier call
       "$LLADA" eval --model "$d" --task "${tasks[@]}" --chat --gen-length "$GEN" "${sampler[@]}" \
         --batch-size 8 --threads 2 --report "curve_$fam/$tag.json" > /dev/null

@@ -137,10 +137,10 @@ for r in rows:
     assert (r["backward"] is None) == r["causal"], r
 assert len(json.load(open(sys.argv[2]))["items"]) == 8
 PY
-# Question accuracy against pre-training: the test and 6 trained questions on the starting weights
+# Question accuracy against pre-training: the test and 3 trained questions on the starting weights
 # and every checkpoint of the extended runs (step 2 = final: one row), one row per step and family.
 OUT="$WORK/revq" KEEP="$WORK/keepq" TEST_PAIRS=4 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 FROM=ext \
-  CURVE_QA=6 STEP_OFFSET=4 bash "$SRC/scripts/experiments/reversal.sh" curve >>"$WORK/revq.log" 2>&1 ||
+  CURVE_QA=3 STEP_OFFSET=4 bash "$SRC/scripts/experiments/reversal.sh" curve >>"$WORK/revq.log" 2>&1 ||
   fail "reversal.sh curve: $(tail -5 "$WORK/revq.log")"
 [ -s "$WORK/revq/curve.png" ] || fail "reversal.sh curve: no curve.png"
 /usr/bin/python3 - "$WORK/revq/curve.jsonl" <<'PY' || fail "reversal.sh curve: curve.jsonl is not one row per family and step"
@@ -150,7 +150,7 @@ for fam in ("diffusion", "ar"):
     fr = [r for r in rows if r["family"] == fam]
     assert [r["step"] for r in fr] == [4, 6], fr   # step 0 and 2 of the extension, after 4 steps
     for r in fr:
-        assert r["test_items"] == 8 and r["trained_items"] == 6, r
+        assert r["test_items"] == 8 and r["trained_items"] == 3, r
         assert r["tokens"] == r["step"] * 64 * 4 and r["passes"] > 0, r
         assert 0 <= r["test_forward"] <= 1 and 0 <= r["test_backward"] <= 1 and 0 <= r["trained"] <= 1, r
 PY
