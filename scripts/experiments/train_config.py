@@ -11,6 +11,9 @@ usage: train_config.py --objective diffusion|ar|sft --init DIR --out DIR --steps
                        [--decay-frac F] [--min-lr LR] [--seq-len 128] [--batch 32] [--precision f32]
                        [--seed 1] [--threads 2] [--checkpoint-every N] [--keep N] [--save-dtype f32]
                        [--eval-every N] [--eval-batches 8] [--log-every N]
+                       [--sft-mix FILE --sft-mix-every K [--sft-mix-batch B]]
+--sft-mix FILE --sft-mix-every K: every K-th step of a pre-training run is an SFT batch of B samples
+(default: --batch) from FILE (docs/training.md, "sft_mix").
 --warmup-frac F --warmup-max M: warm-up steps = steps * F, at least 1 and at most M.
 --decay-frac F (wsd): the constant rate holds for the first F of the steps, then decays linearly.
 --eval-every / --log-every default to a tenth / a fiftieth of the steps.
@@ -56,6 +59,8 @@ def build(a):
                 "checkpoint_every": every(a.checkpoint_every, 10), "keep_checkpoints": a.keep,
                 "save_dtype": a.save_dtype, "eval_every": every(a.eval_every, 10),
                 "eval_batches": a.eval_batches, "log_every": every(a.log_every, 50)})
+    if a.sft_mix:
+        cfg["sft_mix"] = {"train": a.sft_mix, "every": a.sft_mix_every, "batch_size": a.sft_mix_batch or a.batch}
     return cfg
 
 
@@ -85,7 +90,14 @@ def main():
     ap.add_argument("--eval-every", type=positive_int)
     ap.add_argument("--eval-batches", type=positive_int, default=8)
     ap.add_argument("--log-every", type=positive_int)
+    ap.add_argument("--sft-mix")
+    ap.add_argument("--sft-mix-every", type=positive_int, default=0)
+    ap.add_argument("--sft-mix-batch", type=positive_int, default=0)
     a = ap.parse_args()
+    if bool(a.sft_mix) != (a.sft_mix_every > 0):
+        ap.error("--sft-mix FILE and --sft-mix-every K (> 0) go together")
+    if a.sft_mix and a.objective == "sft":
+        ap.error("--sft-mix mixes SFT samples into pre-training; not with --objective sft")
     if not 0 < a.decay_frac <= 1:
         ap.error("--decay-frac must be in (0, 1]")
     json.dump(build(a), sys.stdout, indent=1)

@@ -54,8 +54,10 @@ int64_t step_of(const std::string& name) {
 }  // namespace
 
 json TrainerState::to_json() const {
-  return {{"step", step},           {"noise_rng", rng_to_json(noise_rng)}, {"data_state", data_state},
-          {"tokens_seen", tokens_seen}, {"elapsed_s", elapsed_s},          {"config", config}};
+  json j = {{"step", step},           {"noise_rng", rng_to_json(noise_rng)}, {"data_state", data_state},
+            {"tokens_seen", tokens_seen}, {"elapsed_s", elapsed_s},          {"config", config}};
+  if (!sft_mix_state.is_null()) j["sft_mix_state"] = sft_mix_state;
+  return j;
 }
 
 TrainerState TrainerState::from_json(const json& j, const std::string& source) {
@@ -67,6 +69,7 @@ TrainerState TrainerState::from_json(const json& j, const std::string& source) {
     s.tokens_seen = j.at("tokens_seen").get<int64_t>();
     s.elapsed_s = j.at("elapsed_s").get<double>();
     s.config = j.at("config");
+    if (j.contains("sft_mix_state")) s.sft_mix_state = j.at("sft_mix_state");
   } catch (const json::exception& e) {
     fail(strformat("%s: trainer state: %s", source.c_str(), e.what()));
   }

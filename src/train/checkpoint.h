@@ -27,6 +27,7 @@ struct TrainerState {
   int64_t step = 0;                      // optimizer steps completed
   std::array<uint64_t, 4> noise_rng{};   // the masking RNG
   nlohmann::json data_state;             // the data reader's state (shards.h WindowState or SFT)
+  nlohmann::json sft_mix_state;          // the sft_mix reader's state (null without sft_mix)
   int64_t tokens_seen = 0;
   double elapsed_s = 0;                  // training wall time over all sessions
   nlohmann::json config;                 // TrainConfig::to_json() of the run

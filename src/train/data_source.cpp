@@ -134,4 +134,11 @@ std::unique_ptr<DataSource> open_data_source(const TrainConfig& cfg, const std::
   return std::make_unique<ShardSource>(files, cfg.seq_len, mode, seed);
 }
 
+std::unique_ptr<DataSource> open_sft_mix_source(const TrainConfig& cfg, uint64_t seed) {
+  const auto files = expand_data_paths(cfg.sft_mix_data);
+  LLADA_CHECK(files.size() == 1, "sft_mix.train: one SFT sample file (llada prepare --sft), got %zu paths",
+              files.size());
+  return open_sft_source(files, cfg.seq_len, /*heldout=*/false, seed);
+}
+
 }  // namespace llada::train

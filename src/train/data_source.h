@@ -35,6 +35,10 @@ class DataSource {
 std::unique_ptr<DataSource> open_data_source(const TrainConfig& cfg, const std::vector<std::string>& paths,
                                              bool heldout, uint64_t seed);
 
+// The SFT sample file of cfg.sft_mix_data (one file; samples up to cfg.seq_len tokens), read in
+// a shuffled order from `seed` like the sft objective's.
+std::unique_ptr<DataSource> open_sft_mix_source(const TrainConfig& cfg, uint64_t seed);
+
 // Expands directories into their *.tok/*.bin files; errors name a missing path or an empty directory.
 std::vector<std::string> expand_data_paths(const std::vector<std::string>& paths);
 

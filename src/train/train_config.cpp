@@ -23,14 +23,15 @@ void get(const json& j, const char* key, T* out, const std::string& source, cons
   }
 }
 
-std::vector<std::string> path_list(const json& j, const char* key, const std::string& source) {
+std::vector<std::string> path_list(const json& j, const char* key, const std::string& source,
+                                   const char* where = "data.") {
   std::vector<std::string> out;
   if (!j.contains(key)) return out;
   const json& v = j.at(key);
   if (v.is_string()) return {v.get<std::string>()};
-  LLADA_CHECK(v.is_array(), "%s: field data.%s must be a path or a list of paths", source.c_str(), key);
+  LLADA_CHECK(v.is_array(), "%s: field %s%s must be a path or a list of paths", source.c_str(), where, key);
   for (const auto& e : v) {
-    LLADA_CHECK(e.is_string(), "%s: field data.%s must hold paths (strings)", source.c_str(), key);
+    LLADA_CHECK(e.is_string(), "%s: field %s%s must hold paths (strings)", source.c_str(), where, key);
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -49,7 +50,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
   LLADA_CHECK(j.is_object(), "%s: a training configuration must be a JSON object", src.c_str());
   check_keys(j,
              {"model", "tokenizer", "objective", "data", "seq_len", "batch_size", "grad_accum", "steps",
-              "diffusion", "sft", "optim", "schedule", "seed", "threads", "out", "checkpoint_every",
+              "diffusion", "sft", "sft_mix", "optim", "schedule", "seed", "threads", "out", "checkpoint_every",
               "keep_checkpoints", "save_dtype", "precision", "eval_every", "eval_batches", "log_every", "progress",
               "comment"},
              src, "");
@@ -91,6 +92,15 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& src) {
     check_keys(d, {"prompt_mask_prob", "pad"}, src, "sft.");
     get(d, "prompt_mask_prob", &c.prompt_mask_prob, src, "sft.");
     get(d, "pad", &c.sft_pad, src, "sft.");
+  }
+  if (j.contains("sft_mix")) {
+    const json& d = j.at("sft_mix");
+    LLADA_CHECK(d.is_object(), "%s: field sft_mix must be an object {\"train\", \"every\", \"batch_size\"}",
+                src.c_str());
+    check_keys(d, {"train", "every", "batch_size"}, src, "sft_mix.");
+    c.sft_mix_data = path_list(d, "train", src, "sft_mix.");
+    get(d, "every", &c.sft_mix_every, src, "sft_mix.");
+    get(d, "batch_size", &c.sft_mix_batch, src, "sft_mix.");
   }
   if (j.contains("optim")) {
     const json& o = j.at("optim");
@@ -143,7 +153,7 @@ json TrainConfig::to_json() const {
   if (!init_from.empty()) model["init_from"] = init_from;
   if (!model_json.is_null()) model["config"] = model_json;
   model["init_std"] = init_std;
-  return {{"model", model},
+  json j = {{"model", model},
           {"tokenizer", tokenizer},
           {"objective", objective_name(objective)},
           {"data", {{"train", train_data}, {"heldout", heldout_data}, {"window", window}}},
@@ -171,6 +181,10 @@ json TrainConfig::to_json() const {
           {"eval_batches", eval_batches},
           {"log_every", log_every},
           {"progress", progress}};
+  // only when used, so the recorded configuration of a run without it is what it always was
+  if (sft_mix_every > 0)
+    j["sft_mix"] = {{"train", sft_mix_data}, {"every", sft_mix_every}, {"batch_size", sft_mix_batch}};
+  return j;
 }
 
 void TrainConfig::validate() const {
@@ -190,6 +204,17 @@ void TrainConfig::validate() const {
               "training configuration: sft.prompt_mask_prob must be in [0, 1]");
   LLADA_CHECK(sft_pad == "fixed" || sft_pad == "batch",
               "training configuration: sft.pad must be fixed or batch, found '%s'", sft_pad.c_str());
+  LLADA_CHECK(sft_mix_every >= 0 && sft_mix_batch >= 0,
+              "training configuration: sft_mix.every and sft_mix.batch_size must be >= 0");
+  if (sft_mix_every > 0) {
+    LLADA_CHECK(!sft_mix_data.empty(), "training configuration: sft_mix.every is set but sft_mix.train is empty");
+    LLADA_CHECK(objective != Objective::Sft,
+                "training configuration: sft_mix mixes SFT samples into pre-training; the sft objective "
+                "trains on SFT samples alone (drop sft_mix or use objective diffusion / ar)");
+  } else {
+    LLADA_CHECK(sft_mix_data.empty(), "training configuration: sft_mix.train is given but sft_mix.every is 0 "
+                "(set every: 1 for all steps, 2 for every other step, ...)");
+  }
   LLADA_CHECK(adamw.beta1 >= 0 && adamw.beta1 < 1 && adamw.beta2 >= 0 && adamw.beta2 < 1,
               "training configuration: optim.betas must be in [0, 1)");
   LLADA_CHECK(adamw.weight_decay >= 0, "training configuration: optim.weight_decay must be >= 0");

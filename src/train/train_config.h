@@ -53,6 +53,14 @@ struct TrainConfig {
   // SFT padding: "fixed" pads every sample with EOS to seq_len (LLaDA's recipe, spec section 3);
   // "batch" pads to the batch's longest sample (fewer EOS targets, much less compute on short sets).
   std::string sft_pad = "fixed";
+  // SFT samples mixed into pre-training ("sft_mix", docs/training.md): when sft_mix_every > 0,
+  // every sft_mix_every-th optimizer step takes its micro-batches of sft_mix_batch samples (0:
+  // batch_size) from sft_mix_data under the SFT rule (the prompt never masked, padded to the
+  // batch's longest sample; a causal model's loss on the response) instead of pre-training windows.
+  // The held-out loss stays the pre-training objective's.
+  std::vector<std::string> sft_mix_data;
+  int64_t sft_mix_every = 0, sft_mix_batch = 0;
+  bool sft_mix_step(int64_t step) const { return sft_mix_every > 0 && (step + 1) % sft_mix_every == 0; }
   // optimisation
   AdamWConfig adamw;
   double grad_clip = 1.0;

@@ -35,6 +35,7 @@ namespace {
 constexpr uint64_t kNoiseStream = 0x6e6f697365ull;  // masking noise
 constexpr uint64_t kDataStream = 0x64617461ull;     // data order
 constexpr uint64_t kEvalSeed = 0x4556414cull;       // held-out noise: fixed for every evaluation
+constexpr uint64_t kSftMixStream = 0x7366746dull;   // order of the SFT samples mixed into pre-training
 
 // Bytes a training run of this model needs: f32 weights, gradients and two AdamW moments, and the
 // activations the backward keeps (per layer: the residual, norms, q/k/v, attention probabilities,
@@ -42,10 +43,11 @@ constexpr uint64_t kEvalSeed = 0x4556414cull;       // held-out noise: fixed for
 // the weights, of each layer's four product inputs and of one output gradient.
 double training_bytes(const ModelConfig& c, const TrainConfig& cfg) {
   const double P = double(c.n_params());
-  const double N = double(cfg.batch_size) * double(cfg.seq_len);
+  const double batch = double(std::max(cfg.batch_size, cfg.sft_mix_batch));  // the larger micro-batch
+  const double N = batch * double(cfg.seq_len);
   const double C = double(c.d_model), KV = double(c.kv_dim()), F = double(c.mlp_hidden_size);
   const double per_layer = N * (8 * C + 2 * KV + 3 * F) +
-                           double(cfg.batch_size) * double(c.n_heads) * double(cfg.seq_len) * double(cfg.seq_len);
+                           batch * double(c.n_heads) * double(cfg.seq_len) * double(cfg.seq_len);
   const double scratch = N * (6 * C + 2 * KV + 3 * F);
   const double acts = double(c.n_layers) * per_layer + scratch + N * double(c.embedding_size) + 3 * N * C;
   const double bf16_copies =
@@ -121,20 +123,7 @@ struct BatchMaker {
   void make(DataSource& src, Rng& noise, TrainBatch& tb, float scale, bool eval) {
     const int64_t B = cfg.batch_size, L = cfg.seq_len;
     if (cfg.objective == Objective::Sft) {
-      samples.resize(size_t(B));
-      src.next_sft(B, samples.data());
-      const int64_t T = cfg.sft_pad == "batch" ? src.last_batch_max() : L;
-      if (mcfg.causal) {
-        make_ar_sft_batch(samples.data(), B, T, int32_t(mcfg.eos_token_id), tb, scale);
-        return;
-      }
-      SftOptions o;
-      o.mask_id = int32_t(mcfg.mask_token_id);
-      o.eos_id = int32_t(mcfg.eos_token_id);
-      o.eps = cfg.eps;
-      o.stratified_t = cfg.stratified_t;
-      o.prompt_mask_prob = eval ? 0.0 : cfg.prompt_mask_prob;
-      make_sft_batch(samples.data(), B, T, o, noise, tb, scale);
+      make_sft(src, noise, tb, scale, eval, B, cfg.sft_pad == "batch");
       return;
     }
     clean.resize(size_t(B * L));
@@ -150,6 +139,25 @@ struct BatchMaker {
     o.stratified_t = cfg.stratified_t;
     o.weighting = eval ? MaskWeighting::Elbo : mask_weighting_from_name(cfg.mask_weighting);
     make_diffusion_batch(clean.data(), B, L, o, noise, tb, scale);
+  }
+
+  // B SFT samples: padded to the batch's longest sample or to seq_len; LLaDA's response-masking
+  // rule, or a causal model's next-token loss on the response.
+  void make_sft(DataSource& src, Rng& noise, TrainBatch& tb, float scale, bool eval, int64_t B, bool pad_to_batch) {
+    samples.resize(size_t(B));
+    src.next_sft(B, samples.data());
+    const int64_t T = pad_to_batch ? src.last_batch_max() : cfg.seq_len;
+    if (mcfg.causal) {
+      make_ar_sft_batch(samples.data(), B, T, int32_t(mcfg.eos_token_id), tb, scale);
+      return;
+    }
+    SftOptions o;
+    o.mask_id = int32_t(mcfg.mask_token_id);
+    o.eos_id = int32_t(mcfg.eos_token_id);
+    o.eps = cfg.eps;
+    o.stratified_t = cfg.stratified_t;
+    o.prompt_mask_prob = eval ? 0.0 : cfg.prompt_mask_prob;
+    make_sft_batch(samples.data(), B, T, o, noise, tb, scale);
   }
 };
 
@@ -202,6 +210,13 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
+// Every file a run trains on (the fingerprints and the overlap check cover the sft_mix samples too).
+std::vector<std::string> training_paths(const TrainConfig& cfg) {
+  std::vector<std::string> paths = cfg.train_data;
+  paths.insert(paths.end(), cfg.sft_mix_data.begin(), cfg.sft_mix_data.end());
+  return paths;
+}
+
 std::string human_rate(double x) {
   if (x >= 1e6) return strformat("%.2fM", x / 1e6);
   if (x >= 1e3) return strformat("%.1fk", x / 1e3);
@@ -216,7 +231,7 @@ class Session {
   Session(const TrainConfig& cfg, const RunOptions& ro)
       : cfg_(validated(cfg)),
         ro_(ro),
-        data_fingerprints_(check_disjoint_data(cfg_.train_data, cfg_.heldout_data)) {
+        data_fingerprints_(check_disjoint_data(training_paths(cfg_), cfg_.heldout_data)) {
     if (ro_.collective) check_world(cfg_, *ro_.collective);
     // Only the writing rank owns (creates, locks, cleans) the directory; the others share it.
     if (writer()) {
@@ -258,6 +273,7 @@ class Session {
   TrainerState st_;
   Rng noise_{0};
   std::unique_ptr<DataSource> data_;
+  std::unique_ptr<DataSource> sft_mix_;  // the SFT samples mixed into pre-training (sft_mix), or null
   std::string metrics_path_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_{nullptr, std::fclose};
   std::optional<MicroBatchSum> micro_sum_;
@@ -322,6 +338,9 @@ bool Session::resume() {
                 "--resume: field %s differs from the checkpoint's configuration (%s): %s vs %s", k,
                 ck.c_str(), st_.config.contains(k) ? st_.config[k].dump().c_str() : "missing",
                 cfg_.to_json()[k].dump().c_str());
+  const json mix_then = st_.config.value("sft_mix", json()), mix_now = cfg_.to_json().value("sft_mix", json());
+  LLADA_CHECK(mix_then == mix_now, "--resume: field sft_mix differs from the checkpoint's configuration (%s): %s vs %s",
+              ck.c_str(), mix_then.dump().c_str(), mix_now.dump().c_str());
   if (st_.step >= cfg_.steps) {
     std::fprintf(stderr, "nothing to do: the run in %s has already done %lld of %lld steps (raise --steps to "
                  "train on)\n", cfg_.out.c_str(), (long long)st_.step, (long long)cfg_.steps);
@@ -333,6 +352,10 @@ bool Session::resume() {
   }
   noise_.set_state(st_.noise_rng);
   data_->set_state(st_.data_state);
+  if (sft_mix_) {
+    LLADA_CHECK(!st_.sft_mix_state.is_null(), "--resume: %s has no sft_mix reader state", ck.c_str());
+    sft_mix_->set_state(st_.sft_mix_state);
+  }
   if (writer()) truncate_metrics(metrics_path_, st_.step);
   std::fprintf(stderr, "resuming from %s (step %lld)\n", ck.c_str(), (long long)st_.step);
   return true;
@@ -357,6 +380,7 @@ bool Session::start() {
   load_tokenizer();
   noise_ = Rng(cfg_.seed ^ kNoiseStream);
   data_ = open_data_source(cfg_, cfg_.train_data, false, cfg_.seed ^ kDataStream);
+  if (cfg_.sft_mix_every > 0) sft_mix_ = open_sft_mix_source(cfg_, cfg_.seed ^ kSftMixStream);
   metrics_path_ = (fs::path(cfg_.out) / "metrics.jsonl").string();
   if (ro_.resume) {
     if (!resume()) return false;
@@ -370,6 +394,7 @@ bool Session::start() {
   st_.config["world_size"] = world();
   if (writer()) write_file_atomic((fs::path(cfg_.out) / "config.json").string(), st_.config.dump(2) + "\n");
   data_->check_vocab(model_.cfg.vocab_size);
+  if (sft_mix_) sft_mix_->check_vocab(model_.cfg.vocab_size);
   micro_sum_.emplace(model_.w);
   if (writer()) {
     metrics_.reset(std::fopen(metrics_path_.c_str(), "a"));
@@ -385,10 +410,15 @@ double Session::step_gradients(int64_t step, double lr) {
   const float scale = 1.0f / float(cfg_.grad_accum);
   const int64_t share = cfg_.grad_accum / world();
   BatchMaker bm{cfg_, model_.cfg, {}, {}};
+  const bool sft_step = sft_mix_ && cfg_.sft_mix_step(step);
+  const int64_t sft_batch = cfg_.sft_mix_batch > 0 ? cfg_.sft_mix_batch : cfg_.batch_size;
   for (int64_t a = 0; a < cfg_.grad_accum; ++a) {
     // Every rank draws every micro-batch (cheap beside the model), so the data and noise streams
     // are the global batch's whatever the world size.
-    bm.make(*data_, noise_, tb_, scale, false);
+    if (sft_step)
+      bm.make_sft(*sft_mix_, noise_, tb_, scale, false, sft_batch, /*pad_to_batch=*/true);
+    else
+      bm.make(*data_, noise_, tb_, scale, false);
     if (ro_.on_batch) ro_.on_batch(step, tb_);
     interval_tokens_ += tb_.tokens();
     session_tokens_ += tb_.tokens();
@@ -464,6 +494,7 @@ void Session::checkpoint() {
   if (!writer()) return;
   st_.noise_rng = noise_.state();
   st_.data_state = data_->state();
+  st_.sft_mix_state = sft_mix_ ? sft_mix_->state() : json();
   const double t_ck = now_seconds();
   st_.elapsed_s += t_ck - t0_;  // store the total so far; undone below to keep t0-based sums
   save_checkpoint(cfg_.out, model_, opt_, st_, tok_ ? &*tok_ : nullptr, cfg_.keep_checkpoints);

@@ -58,6 +58,21 @@ void make_data(const TempDir& dir) {
   write_pattern_shard(dir.str("heldout.bin"), 40, 2);
 }
 
+// SFT samples "a b c SEP c b a EOS" (prompt: the first four tokens), 300 of them.
+void write_reverse_sft(const std::string& path, uint64_t seed) {
+  SftWriter w(path, kVocab, kEos);
+  Rng rng(seed);
+  for (int i = 0; i < 300; ++i) {
+    std::vector<int32_t> ids;
+    for (int k = 0; k < 3; ++k) ids.push_back(int32_t(rng.below(16)));
+    ids.push_back(20);  // separator
+    for (int k = 2; k >= 0; --k) ids.push_back(ids[size_t(k)]);
+    ids.push_back(kEos);
+    w.add(ids, 4);
+  }
+  w.finish();
+}
+
 std::string weights_bytes(const std::string& model_dir) {
   return read_file((fs::path(model_dir) / "model.safetensors").string());
 }
@@ -310,19 +325,7 @@ TEST(TrainConfig, UnknownFieldsAndBadTypesNameTheField) {
 TEST(Trainer, SftRunOnSampleFilesLearnsAndResumes) {
   TempDir a("sft_run"), b("sft_run_b");
   for (const TempDir* d : {&a, &b}) {
-    for (const char* name : {"train.sft", "heldout.sft"}) {
-      SftWriter w(d->str(name), kVocab, kEos);
-      Rng rng(name[0] == 't' ? 1 : 2);
-      for (int i = 0; i < 300; ++i) {
-        std::vector<int32_t> ids;
-        for (int k = 0; k < 3; ++k) ids.push_back(int32_t(rng.below(16)));
-        ids.push_back(20);  // separator
-        for (int k = 2; k >= 0; --k) ids.push_back(ids[size_t(k)]);
-        ids.push_back(kEos);
-        w.add(ids, 4);
-      }
-      w.finish();
-    }
+    for (const char* name : {"train.sft", "heldout.sft"}) write_reverse_sft(d->str(name), name[0] == 't' ? 1 : 2);
   }
   auto cfg_for = [](const TempDir& d) {
     TrainConfig c = tiny_config(d, 100);
@@ -358,4 +361,70 @@ TEST(Trainer, SftRunOnSampleFilesLearnsAndResumes) {
   TrainResult ar_run = run_training(ar, r);
   EXPECT_LT(ar_run.last_eval_loss, 0.5 * ar_run.first_eval_loss);
   EXPECT_TRUE(Model::load(ar_run.final_dir).cfg.causal);
+}
+
+// SFT samples mixed into pre-training (sft_mix): every second step's micro-batches are SFT batches
+// (sft_mix.batch_size samples padded to the longest, the prompt never masked), the others
+// pre-training windows; a killed run resumes bit-identically (the mix reader's state is in the
+// checkpoint), and a resume with another mix is refused.
+TEST(Trainer, SftMixAlternatesWithPretrainingAndResumes) {
+  TempDir a("mix_a"), b("mix_b");
+  auto cfg_for = [](const TempDir& d) {
+    make_data(d);
+    write_reverse_sft(d.str("mix.sft"), 1);
+    TrainConfig c = tiny_config(d, 14);
+    c.sft_mix_data = {d.str("mix.sft")};
+    c.sft_mix_every = 2;
+    c.sft_mix_batch = 6;
+    return c;
+  };
+  RunOptions watch;
+  int64_t sft_batches = 0, pre_batches = 0;
+  watch.on_batch = [&](int64_t step, const TrainBatch& tb) {
+    if (step % 2 == 1) {  // steps 2, 4, ... (1-based) are the mix's
+      ++sft_batches;
+      EXPECT_EQ(tb.B, 6);
+      EXPECT_EQ(tb.T, 8);  // every sample is 8 tokens
+      for (int64_t r = 0; r < tb.B; ++r)
+        for (int64_t t = 0; t < 4; ++t) EXPECT_NE(tb.ids[size_t(r * tb.T + t)], kMask) << "a prompt token was masked";
+    } else {
+      ++pre_batches;
+      EXPECT_EQ(tb.B, 8);
+      EXPECT_LE(tb.T, 24);  // (random-length batches are shorter)
+    }
+  };
+  TrainConfig ca = cfg_for(a);
+  TrainResult straight = run_training(ca, watch);
+  ASSERT_EQ(straight.steps_done, 14);
+  EXPECT_EQ(sft_batches, 14);  // 7 steps x grad_accum 2
+  EXPECT_EQ(pre_batches, 14);
+  const auto recorded = nlohmann::json::parse(read_file(ca.out + "/config.json"));
+  EXPECT_EQ(recorded["sft_mix"]["every"], 2);
+  EXPECT_EQ(recorded["data_fingerprints"]["train"].size(), 2u);  // the shard and the mix
+
+  TrainConfig cb = cfg_for(b);
+  RunOptions kill;
+  kill.stop_after = 11;  // the checkpoint at 8 survives; the resumed run redoes 9-11
+  run_training(cb, kill);
+  RunOptions resume;
+  resume.resume = true;
+  TrainConfig changed = cb;
+  changed.sft_mix_every = 3;
+  EXPECT_NE(test_util::error_of([&] { run_training(changed, resume); }).find("sft_mix"), std::string::npos);
+  TrainResult second = run_training(cb, resume);
+  EXPECT_EQ(weights_bytes(straight.final_dir), weights_bytes(second.final_dir));
+
+  // Bad mixes are refused naming the field.
+  TrainConfig bad = cfg_for(a);
+  bad.objective = Objective::Sft;
+  EXPECT_NE(test_util::error_of([&] { bad.validate(); }).find("sft_mix"), std::string::npos);
+  bad = cfg_for(a);
+  bad.sft_mix_every = 0;
+  EXPECT_NE(test_util::error_of([&] { bad.validate(); }).find("sft_mix.every is 0"), std::string::npos);
+  EXPECT_NE(test_util::error_of([] { TrainConfig::from_json({{"sft_mix", {{"train", "x.sft"}, {"every", "2"}}}}, "c.json"); })
+                .find("sft_mix.every"),
+            std::string::npos);
+  EXPECT_NE(test_util::error_of([] { TrainConfig::from_json({{"sft_mix", {{"trian", "x.sft"}}}}, "c.json"); })
+                .find("sft_mix.trian"),
+            std::string::npos);
 }
