@@ -107,7 +107,9 @@ def main():
         rows += fam_rows
     if a.before:
         before = read_jsonl(a.before)
-        first = {r["family"]: r["step"] for r in rows}
+        first = {}
+        for r in rows:
+            first[r["family"]] = min(r["step"], first.get(r["family"], r["step"]))
         # the continued run's last point is this run's step 0 (the same weights): keep one of them
         rows = [r for r in before if r["step"] < first.get(r["family"], float("inf"))] + rows
         rows.sort(key=lambda r: (r["family"], r["step"]))
@@ -121,7 +123,8 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        for k, fam in enumerate(a.families.split()):
+        families = list(dict.fromkeys(r["family"] for r in rows))  # with --before's, in order
+        for k, fam in enumerate(families):
             fr = [r for r in rows if r["family"] == fam]
             x = [r["passes"] for r in fr]
             name = NAMES.get(fam, fam)

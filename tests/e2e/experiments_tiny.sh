@@ -154,6 +154,16 @@ for fam in ("diffusion", "ar"):
         assert r["tokens"] == r["step"] * 64 * 4 and r["passes"] > 0, r
         assert 0 <= r["test_forward"] <= 1 and 0 <= r["test_backward"] <= 1 and 0 <= r["trained"] <= 1, r
 PY
+# A run that continued this one (--before): its rows come first, one row per step.
+(cd "$WORK/revq" && /usr/bin/python3 "$SRC/scripts/experiments/curve_plot.py" --run-dir . --run-name ext \
+  --families "diffusion ar" --tokens-per-step 256 --step-offset 6 --before curve.jsonl --out-json curve2.jsonl) \
+  >/dev/null || fail "curve_plot.py --before failed"
+/usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for fam in ('diffusion', 'ar'):
+    assert [r['step'] for r in rows if r['family'] == fam] == [4, 6, 8], rows
+" "$WORK/revq/curve2.jsonl" || fail "curve_plot.py --before: not the continued run's rows then this run's"
 # Where the answers come from: every one of the 8 items in exactly one class, per direction.
 /usr/bin/python3 "$SRC/scripts/experiments/answer_sources.py" --report "$WORK/revq/eval_ext_diffusion.json" \
   --qa "$WORK/revq/qa_pairs.jsonl" --test "$WORK/revq/test_pairs.jsonl" >"$WORK/sources.txt" 2>&1 ||
