@@ -27,7 +27,8 @@
 #
 # usage: scripts/experiments/reversal.sh STAGE...   (e.g. `data pretrain`, then `sft eval`)
 # env:   LLADA, OUT, STEPS (30000), FAMILIES ("diffusion ar"), PRECISION (bf16), LR_DIFF (2e-3),
-#        LR_AR (2e-3), DECAY_FRAC (0.9: the rate holds for that fraction of the steps, then decays
+#        SFT_MIX_EVERY (0; K: every K-th pre-training step is an SFT batch of SFT_BATCH questions from
+#        the SFT set, the prompt never masked: llada train's sft_mix), LR_AR (2e-3), DECAY_FRAC (0.9: the rate holds for that fraction of the steps, then decays
 #        linearly to lr/40), CKPT (1000), FAMOUS_COPIES (3), GENERAL_CHARS (180000), BATCH (32), SEQ (128),
 #        SFT_STEPS (3000), SFT_LR (5e-4), SFT_BATCH (64), TEST_PAIRS (500), GEN (16),
 #        FAMOUS_DOCS (0: every famous document; N: the first N, and the test keeps their pairs),
@@ -83,6 +84,7 @@ SFT_GENERAL=${SFT_GENERAL:-$ROOT/data/sft/poems_train.jsonl}
 SFT_MAXLEN=${SFT_MAXLEN:-64}
 CURVE_QA=${CURVE_QA:-300}
 DECAY_FRAC=${DECAY_FRAC:-0.9}
+SFT_MIX_EVERY=${SFT_MIX_EVERY:-0}
 STEP_OFFSET=${STEP_OFFSET:-0}
 (( QA_DOCS > 0 )) && SFT_DATA=qa_pairs.jsonl  # written by the data stage in OUT, where stages run
 (( EXTRA_QA > 0 )) && SFT_DATA=sft_set.jsonl
@@ -124,7 +126,8 @@ pretrain_config() {
     --steps "$STEPS" --lr "$2" --schedule wsd --decay-frac "$DECAY_FRAC" --warmup-frac 0.125 --warmup-max 200 \
     --seq-len "$SEQ" --batch "$BATCH" --precision "$PRECISION" --checkpoint-every "$CKPT" --keep "$keep" \
     --eval-every $(( CKPT / 2 > 0 ? CKPT / 2 : 1 )) --log-every "$log" \
-    --train shards/train.tok --heldout shards_heldout/train.tok
+    --train shards/train.tok --heldout shards_heldout/train.tok \
+    $( (( SFT_MIX_EVERY > 0 )) && echo --sft-mix sft/train.sft --sft-mix-every "$SFT_MIX_EVERY" --sft-mix-batch "$SFT_BATCH")
 }
 
 stage_keep() {
@@ -150,6 +153,7 @@ stage_pretrain() {
     fi
     lr=$LR_DIFF
     [[ $fam == ar ]] && lr=$LR_AR
+    (( SFT_MIX_EVERY > 0 )) && prepare_sft_set
     pretrain_config "$fam" "$lr" > "pre_$fam.json"
     if [[ -f "pre_$fam/latest" ]]; then "$LLADA" train --config "pre_$fam.json" --resume --no-progress
     else "$LLADA" train --config "pre_$fam.json" --no-progress; fi
@@ -172,6 +176,7 @@ stage_extend() {
     [[ -d $init ]] || { echo "reversal.sh: pre_$fam/final missing here and in $KEEP (run pretrain)" >&2; exit 1; }
     lr=$LR_DIFF
     [[ $fam == ar ]] && lr=$LR_AR
+    (( SFT_MIX_EVERY > 0 )) && prepare_sft_set
     pretrain_config "$fam" "$lr" "$init" "ext_$fam" "$EXTEND_STEPS" 1000 > "ext_$fam.json"
     if [[ -f "ext_$fam/latest" ]]; then "$LLADA" train --config "ext_$fam.json" --resume --no-progress
     else "$LLADA" train --config "ext_$fam.json" --no-progress; fi
@@ -195,8 +200,13 @@ stage_probe() {
     --famous "$FAMOUS" --pad "$PROBE_PAD" --json probe.json | tee probe.txt
 }
 
-stage_sft() {
+# the SFT set's sample files (sft/train.sft, sft/heldout.sft), for the sft stage and SFT_MIX
+prepare_sft_set() {
   [[ -f sft/train.sft ]] || { rm -rf sft; "$LLADA" prepare --sft --tokenizer "$TOK" --out sft --heldout-fraction 0.01 --max-len "$SFT_MAXLEN" "$SFT_DATA"; }
+}
+
+stage_sft() {
+  prepare_sft_set
   local fam  # (a tiny SFT file may hold out nothing: then no --heldout)
   for fam in $FAMILIES; do
     [[ -d ${FROM}_$fam/final ]] || { echo "reversal.sh: ${FROM}_$fam/final missing (run the pretrain or extend stage)" >&2; exit 1; }

@@ -97,6 +97,19 @@ key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
 sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
 PY
 
+# The questions mixed into pre-training as SFT batches too (SFT_MIX_EVERY): every second step.
+OUT="$WORK/revm" KEEP="$WORK/keepm" STEPS=4 CKPT=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+  GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=1 SFT_MIX_EVERY=2 \
+  bash "$SRC/scripts/experiments/reversal.sh" data pretrain >"$WORK/revm.log" 2>&1 ||
+  fail "reversal.sh (SFT_MIX_EVERY): $(tail -5 "$WORK/revm.log")"
+for fam in diffusion ar; do
+  /usr/bin/python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c['sft_mix']['every'] == 2 and c['sft_mix']['train'][0].endswith('sft/train.sft'), c.get('sft_mix')
+" "$WORK/revm/pre_$fam/config.json" || fail "reversal.sh SFT_MIX_EVERY: pre_$fam was not trained with sft_mix"
+done
+
 # Couplet answers: every question answered with the whole couplet, 20 general questions beside the
 # famous ones in pre-training and in the SFT set.
 OUT="$WORK/revc" KEEP="$WORK/keepc" STEPS=2 CKPT=2 SFT_STEPS=2 TEST_PAIRS=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
