@@ -81,6 +81,7 @@ struct ThreadState {
   Key last_key{};
   Entry* last = nullptr;
   std::vector<bf16_t> scratch_a, scratch_b;  // grow-only bf16 copies of f32 operands
+  std::vector<float> widened_a, widened_b;   // grow-only bf16-valued f32 copies (no oneDNN bf16)
 };
 
 ThreadState& state() {
@@ -123,6 +124,46 @@ std::unique_ptr<Entry> make_entry(const Key& k) {
   e->c = memory(c_md, engine(), DNNL_MEMORY_NONE);
   e->args = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
   return e;
+}
+
+// oneDNN 2.6 multiplies bf16 only on AVX-512 CPUs (avx512_core and later); on others creating the
+// primitive throws. There a bf16 product is an f32 product of the bf16-rounded operands: a product
+// of two bf16 values is exact in f32 and the sums accumulate in f32, so the result is a bf16
+// kernel's up to summation order, at the f32 speed.
+bool dnnl_multiplies_bf16() {
+  static const bool ok = [] {
+    try {
+      memory::desc ab({2, 2}, memory::data_type::bf16, memory::dims{2, 1});
+      memory::desc c({2, 2}, memory::data_type::f32, memory::dims{2, 1});
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ab, ab, c), engine());
+      return pd.impl_info_str() != nullptr;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return ok;
+}
+
+// A compact f32 copy of op(X) (stored rows x cols, leading dimension ld) holding bf16 values: f32
+// operands rounded to bf16, bf16 ones widened.
+Operand to_bf16_valued_f32(const Operand& x, int64_t rows, int64_t cols, std::vector<float>& buf) {
+  const size_t need = size_t(rows * cols);
+  if (buf.size() < need) buf.resize(need);
+  float* dst = buf.data();
+  const bool par = need >= (1u << 16) && !omp_in_parallel();
+  if (x.dtype == DType::BF16) {
+    const bf16_t* src = static_cast<const bf16_t*>(x.data);
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[r * cols + c] = bf16_to_f32(src[r * x.ld + c]);
+  } else {
+    const float* src = static_cast<const float*>(x.data);
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        dst[r * cols + c] = bf16_to_f32(f32_to_bf16(src[r * x.ld + c]));
+  }
+  return Operand{dst, DType::F32, cols, x.trans};
 }
 
 // Rounds op(X) (stored rows x cols, leading dimension ld) to a compact bf16 copy; returns the
@@ -175,6 +216,11 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand&
 
   ThreadState& st = state();
   Operand a = A, b = B;
+  if (bf16 && !dnnl_multiplies_bf16()) {
+    a = to_bf16_valued_f32(A, A.trans ? K : M, A.trans ? M : K, st.widened_a);
+    b = to_bf16_valued_f32(B, B.trans ? N : K, B.trans ? K : N, st.widened_b);
+    bf16 = false;
+  }
   if (bf16) {
     if (a.dtype == DType::F32) a = to_bf16(A, A.trans ? K : M, A.trans ? M : K, st.scratch_a);
     if (b.dtype == DType::F32) b = to_bf16(B, B.trans ? N : K, B.trans ? K : N, st.scratch_b);
