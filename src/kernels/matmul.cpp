@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -57,6 +58,7 @@ struct KeyHash {
 
 struct Entry {
   dnnl::matmul prim;
+  bool sums_depend_on_threads = false;  // not oneDNN's brgemm (see gemm_tiles)
   memory a, b, c;
   std::unordered_map<int, memory> args;
 };
@@ -119,6 +121,7 @@ std::unique_ptr<Entry> make_entry(const Key& k) {
                  (long long)k.M, (long long)k.N, (long long)k.K, k.ta, k.tb, impl.c_str());
   auto e = std::make_unique<Entry>();
   e->prim = dnnl::matmul(pd);
+  e->sums_depend_on_threads = impl.rfind("brg", 0) != 0;
   e->a = memory(a_md, engine(), DNNL_MEMORY_NONE);
   e->b = memory(b_md, engine(), DNNL_MEMORY_NONE);
   e->c = memory(c_md, engine(), DNNL_MEMORY_NONE);
@@ -199,6 +202,59 @@ void check_operand(const Operand& x, const char* name, int64_t rows, int64_t col
 
 namespace {
 
+Key make_key(int64_t M, int64_t N, int64_t K, const Operand& a, const Operand& b, int64_t ldc,
+             float beta, bool bf16, int nthr) {
+  Key key{M, N, K, a.ld, b.ld, ldc, 0, uint8_t(a.trans), uint8_t(b.trans), uint8_t(bf16), nthr};
+  std::memcpy(&key.beta_bits, &beta, 4);
+  if (beta == 0.0f) key.beta_bits = 0;  // -0.0f is the same request
+  return key;
+}
+
+Entry& entry_for(ThreadState& st, const Key& key) {
+  if (st.last && st.last_key == key) return *st.last;
+  auto it = st.cache.find(key);
+  if (it == st.cache.end()) {
+    // Bound the cache for callers whose shapes never repeat (e.g. a growing KV cache): dropping
+    // everything is crude, but steady-state loops use far fewer shapes than this.
+    if (st.cache.size() >= kMaxCacheEntries) st.cache.clear();
+    it = st.cache.emplace(key, make_entry(key)).first;
+  }
+  st.last = it->second.get();
+  st.last_key = key;
+  return *st.last;
+}
+
+void execute(ThreadState& st, Entry& e, const void* a, const void* b, float* C) {
+  e.a.set_data_handle(const_cast<void*>(a));
+  e.b.set_data_handle(const_cast<void*>(b));
+  e.c.set_data_handle(C);
+  e.prim.execute(st.stream, e.args);
+  st.stream.wait();
+}
+
+// oneDNN's jit gemm (its f32 kernel on CPUs without AVX-512) sums in a different order on
+// different thread counts for some shapes, so a product would change in its last bits with the
+// thread count, and `llada eval` must not. Instead every thread computes whole tiles of C
+// single-threaded: the tiles depend on the shape only, so each element is summed the same way on
+// any number of threads (one included).
+void gemm_tiles(int64_t M, int64_t N, int64_t K, const Operand& a, const Operand& b, float* C,
+                int64_t ldc, float beta, bool bf16) {
+  constexpr int64_t kTile = 128;
+  const int64_t tiles_m = (M + kTile - 1) / kTile, tiles_n = (N + kTile - 1) / kTile;
+  const size_t a_elem = dtype_size(a.dtype), b_elem = dtype_size(b.dtype);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tiles_m * tiles_n; ++t) {
+    const int64_t i0 = t / tiles_n * kTile, j0 = t % tiles_n * kTile;
+    const int64_t m = std::min(kTile, M - i0), n = std::min(kTile, N - j0);
+    Operand at = a, bt = b;  // rows i0.. of op(A), columns j0.. of op(B)
+    at.data = static_cast<const char*>(a.data) + size_t(a.trans ? i0 : i0 * a.ld) * a_elem;
+    bt.data = static_cast<const char*>(b.data) + size_t(b.trans ? j0 * b.ld : j0) * b_elem;
+    ThreadState& ts = state();
+    execute(ts, entry_for(ts, make_key(m, n, K, at, bt, ldc, beta, bf16, 1)), at.data, bt.data,
+            C + i0 * ldc + j0);
+  }
+}
+
 void gemm_impl(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
                int64_t ldc, float beta, bool bf16) {
   LLADA_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative shape M=%lld N=%lld K=%lld", (long long)M,
@@ -225,38 +281,12 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand&
     if (a.dtype == DType::F32) a = to_bf16(A, A.trans ? K : M, A.trans ? M : K, st.scratch_a);
     if (b.dtype == DType::F32) b = to_bf16(B, B.trans ? N : K, B.trans ? K : N, st.scratch_b);
   }
-  Key key{M,
-          N,
-          K,
-          a.ld,
-          b.ld,
-          ldc,
-          0,
-          uint8_t(a.trans),
-          uint8_t(b.trans),
-          uint8_t(bf16),
-          omp_in_parallel() ? 1 : omp_get_max_threads()};
-  std::memcpy(&key.beta_bits, &beta, 4);
-  if (beta == 0.0f) key.beta_bits = 0;  // -0.0f is the same request
-
-  Entry* e = st.last;
-  if (!e || !(st.last_key == key)) {
-    auto it = st.cache.find(key);
-    if (it == st.cache.end()) {
-      // Bound the cache for callers whose shapes never repeat (e.g. a growing KV cache): dropping
-      // everything is crude, but steady-state loops use far fewer shapes than this.
-      if (st.cache.size() >= kMaxCacheEntries) st.cache.clear();
-      it = st.cache.emplace(key, make_entry(key)).first;
-    }
-    e = it->second.get();
-    st.last = e;
-    st.last_key = key;
-  }
-  e->a.set_data_handle(const_cast<void*>(a.data));
-  e->b.set_data_handle(const_cast<void*>(b.data));
-  e->c.set_data_handle(C);
-  e->prim.execute(st.stream, e->args);
-  st.stream.wait();
+  const Key key =
+      make_key(M, N, K, a, b, ldc, beta, bf16, omp_in_parallel() ? 1 : omp_get_max_threads());
+  Entry& e = entry_for(st, key);
+  if (!omp_in_parallel() && e.sums_depend_on_threads)
+    return gemm_tiles(M, N, K, a, b, C, ldc, beta, bf16);
+  execute(st, e, a.data, b.data, C);
 }
 
 }  // namespace

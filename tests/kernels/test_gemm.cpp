@@ -205,6 +205,48 @@ TEST(Gemm, InsideParallelRegionMatchesOutside) {
   for (auto& o : outs) EXPECT_LE(test::max_abs_diff(o.data(), ref.data(), o.size()), 1e-4);
 }
 
+// A product has the same bits on any thread count (`llada eval` promises the same numbers on any
+// number of threads): oneDNN's jit gemm, its f32 kernel on CPUs without AVX-512, sums differently
+// on different thread counts for some shapes, so gemm runs it in fixed tiles. The shapes are those
+// of a small model's 16-token perplexity window (the head's among them), a training-size product,
+// and tiles cut at odd places, in every transpose; each also equals the reference.
+TEST(Gemm, SameBitsOnAnyThreadCount) {
+  const int64_t shapes[][3] = {{15, 6144, 64}, {16, 64, 128},   {16, 128, 64},
+                               {16, 256, 704}, {300, 260, 200}, {512, 704, 256}};
+  const int saved = omp_get_max_threads();
+  for (auto& s : shapes)
+    for (int t = 0; t < 4; ++t)
+      for (DType dt : {DType::F32, DType::BF16}) {
+        const int64_t M = s[0], N = s[1], K = s[2];
+        const bool ta = t & 1, tb = t & 2;
+        auto af = randn(size_t(M * K), 11 + t), bf = randn(size_t(K * N), 12 + t);
+        std::vector<bf16_t> ab(af.size()), bb(bf.size());
+        for (size_t i = 0; i < af.size(); ++i) ab[i] = f32_to_bf16(af[i]);
+        for (size_t i = 0; i < bf.size(); ++i) bb[i] = f32_to_bf16(bf[i]);
+        const bool f32 = dt == DType::F32;
+        Operand A{f32 ? (const void*)af.data() : (const void*)ab.data(), dt, ta ? M : K, ta};
+        Operand B{f32 ? (const void*)bf.data() : (const void*)bb.data(), dt, tb ? K : N, tb};
+        std::vector<float> ref(size_t(M * N));
+        gemm_ref(M, N, K, A, B, ref.data(), N, 0.0f);
+        std::vector<std::vector<float>> outs;
+        for (int threads : {1, 2, 3}) {
+          omp_set_num_threads(threads);
+          outs.emplace_back(size_t(M * N));
+          gemm(M, N, K, A, B, outs.back().data(), N);
+        }
+        omp_set_num_threads(saved);
+        const std::string what = strformat("M=%lld N=%lld K=%lld ta=%d tb=%d %s", (long long)M,
+                                           (long long)N, (long long)K, ta, tb, dtype_name(dt));
+        for (size_t i = 1; i < outs.size(); ++i)
+          EXPECT_EQ(std::memcmp(outs[i].data(), outs[0].data(), outs[0].size() * sizeof(float)), 0)
+              << what << ": " << i + 1 << " threads differ from 1";
+        EXPECT_LE(test::max_rel_excess(outs[0].data(), ref.data(), ref.size(),
+                                       1e-4 * std::sqrt(double(K) + 1), 1e-4),
+                  1.0)
+            << what;
+      }
+}
+
 TEST(Gemm, RejectsBadLeadingDimension) {
   std::vector<float> a(16), c(16);
   EXPECT_THROW(gemm(4, 4, 4, Operand{a.data(), DType::F32, 3}, Operand{a.data(), DType::F32, 4},
