@@ -301,6 +301,10 @@ void gemm_bf16(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand&
   gemm_impl(M, N, K, A, B, C, ldc, beta, true);
 }
 
+bool bf16_products_native() {
+  return cpu::bf16_engine() != cpu::Bf16Engine::None || dnnl_multiplies_bf16();
+}
+
 const char* gemm_backend_name() {
   static const std::string name = [] {
     const dnnl_version_t* v = dnnl::version();

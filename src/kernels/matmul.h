@@ -36,6 +36,11 @@ void gemm(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, f
 void gemm_bf16(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
                int64_t ldc, float beta = 0.0f);
 
+// Whether bf16 products run on bf16 hardware (AMX tiles, AVX-512 bf16 dot products or oneDNN's
+// AVX-512 kernels); elsewhere gemm_bf16 multiplies the bf16-rounded operands in f32, which gives
+// the same numbers at the f32 speed.
+bool bf16_products_native();
+
 // Scalar reference (the spec): same contract, plain loops, f64-free f32 accumulation order.
 void gemm_ref(int64_t M, int64_t N, int64_t K, const Operand& A, const Operand& B, float* C,
               int64_t ldc, float beta = 0.0f);

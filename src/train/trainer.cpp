@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "core/progress.h"
 #include "core/sys.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -393,6 +394,11 @@ bool Session::start() {
   st_.config["data_fingerprints"] = data_fingerprints_;
   st_.config["world_size"] = world();
   if (writer()) write_file_atomic((fs::path(cfg_.out) / "config.json").string(), st_.config.dump(2) + "\n");
+  if (writer() && cfg_.precision == "bf16" && !kernels::bf16_products_native())
+    std::fprintf(stderr,
+                 "llada train: this CPU has no bf16 matrix products (they need AVX-512): bf16 is "
+                 "emulated with f32 products of bf16-rounded operands, the same numbers, slower "
+                 "than --precision f32\n");
   data_->check_vocab(model_.cfg.vocab_size);
   if (sft_mix_) sft_mix_->check_vocab(model_.cfg.vocab_size);
   micro_sum_.emplace(model_.w);
