@@ -56,6 +56,14 @@ def direction_scores(report_path):
     return task, by_dir, report["options"], items
 
 
+def answers_jsonl(items):
+    """The test's answers, one JSON line per item: tests/e2e/default_models.sh decodes a sample of
+    them again and recounts the card from them."""
+    rows = [{"line": it["line"], "direction": it["meta"]["direction"], "expected": it["expected"],
+             "output": it["output"], "score": it["score"]} for it in items]
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -100,7 +108,9 @@ def main():
     if right:
         card += ["", "Answers that scored: " + ", ".join(f"{it['expected']}" for it in right) + "."]
     card += ["", "Files: `pretrain_metrics.jsonl` (the last pre-training run), `sft_metrics.jsonl` "
-             "(its SFT), one JSON object per logged step.", ""]
+             "(its SFT), one JSON object per logged step; `reversal_answers.jsonl`, every answer of the "
+             "test above (the line of the test file, the direction, the expected line, the output, the "
+             "score).", ""]
 
     dest = os.path.normpath(a.out)
     tmp = f"{dest}.tmp.{os.getpid()}"
@@ -111,6 +121,7 @@ def main():
     shutil.copyfile(a.pretrain_metrics, os.path.join(tmp, "pretrain_metrics.jsonl"))
     shutil.copyfile(a.sft_metrics, os.path.join(tmp, "sft_metrics.jsonl"))
     write_text_atomic(os.path.join(tmp, "README.md"), "\n".join(card))
+    write_text_atomic(os.path.join(tmp, "reversal_answers.jsonl"), answers_jsonl(items))
     old = f"{dest}.old.{os.getpid()}"
     if os.path.exists(dest):
         os.rename(dest, old)
