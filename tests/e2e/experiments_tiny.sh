@@ -84,7 +84,7 @@ done
 
 # Mixed training: questions about documents 21-40 in the pre-training text and the SFT set, the
 # test on documents 1-20 only.
-OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
+MODEL_SHAPE="64 2 2 160" OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
   POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/revq.log" 2>&1 ||
   fail "reversal.sh (QA_DOCS): $(tail -5 "$WORK/revq.log")"
@@ -98,7 +98,7 @@ sys.exit(1 if key(sys.argv[1]) & key(sys.argv[2]) else 0)
 PY
 
 # The questions mixed into pre-training as SFT batches too (SFT_MIX_EVERY): every second step.
-OUT="$WORK/revm" KEEP="$WORK/keepm" STEPS=4 CKPT=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+MODEL_SHAPE="64 2 2 160" OUT="$WORK/revm" KEEP="$WORK/keepm" STEPS=4 CKPT=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
   GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=1 SFT_MIX_EVERY=2 \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain >"$WORK/revm.log" 2>&1 ||
   fail "reversal.sh (SFT_MIX_EVERY): $(tail -5 "$WORK/revm.log")"
@@ -112,7 +112,7 @@ done
 
 # Couplet answers: every question answered with the whole couplet, 20 general questions beside the
 # famous ones in pre-training and in the SFT set.
-OUT="$WORK/revc" KEEP="$WORK/keepc" STEPS=2 CKPT=2 SFT_STEPS=2 TEST_PAIRS=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
+MODEL_SHAPE="64 2 2 160" OUT="$WORK/revc" KEEP="$WORK/keepc" STEPS=2 CKPT=2 SFT_STEPS=2 TEST_PAIRS=2 FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" \
   GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=1 COUPLET=1 EXTRA_QA=20 \
   SFT_GENERAL="$WORK/sft.jsonl" SFT_MAXLEN=96 FAMILIES=diffusion \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/revc.log" 2>&1 ||
@@ -132,7 +132,7 @@ PY
 
 # More pre-training from the final weights (extend), the line probe on every checkpoint, then SFT and
 # the test of the extended models.
-OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
+MODEL_SHAPE="64 2 2 160" OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
   POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 \
   EXTEND_STEPS=2 bash "$SRC/scripts/experiments/reversal.sh" extend probe >>"$WORK/revq.log" 2>&1 ||
   fail "reversal.sh extend probe: $(tail -5 "$WORK/revq.log")"
