@@ -25,9 +25,11 @@ InterruptGuard::InterruptGuard() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &g_old_int);
   sigaction(SIGTERM, &sa, &g_old_term);
+  receiver_ = std::make_unique<SignalReceiver>();
 }
 
 InterruptGuard::~InterruptGuard() {
+  receiver_.reset();  // first: a signal still pending then meets this guard's handler
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
 }

@@ -16,6 +16,7 @@
 #include "command.h"
 #include "generation_flags.h"
 #include "core/error.h"
+#include "core/signal_receiver.h"
 #include "core/sys.h"
 #include "sample/decoder.h"
 #include "sample/session.h"
@@ -131,7 +132,10 @@ int run_chat(ChatArgs a) {
     struct sigaction act {}, old {};
     act.sa_handler = on_sigint;
     sigaction(SIGINT, &act, &old);
-    const GenerateResult r = dec.run({prompt}, o, observe);
+    const GenerateResult r = [&] {  // Ctrl-C reaches on_sigint on a thread that does not compute
+      SignalReceiver receiver({SIGINT});
+      return dec.run({prompt}, o, observe);
+    }();
     sigaction(SIGINT, &old, nullptr);
     if (r.stopped) {
       std::puts("(interrupted)");
