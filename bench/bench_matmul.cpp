@@ -137,6 +137,29 @@ void packed_8b_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_gemm_packed)->Name("BM_gemm_packed_8b")->Apply(packed_8b_shapes)->UseRealTime();
 
+// The int8 product on the CPU's SIMD kernel (AVX-512 VNNI, else AVX2) against the scalar code with
+// the same arithmetic, in one run: what a CPU without VNNI gains from the AVX2 kernel.
+void BM_gemm_packed_i8_kernel(benchmark::State& st) {
+  const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
+  set_packed_i8_vnni(st.range(3) != 0);
+  st.SetLabel(packed_i8_kernel());
+  auto x = rnd(size_t(T * in));
+  std::vector<float> y(size_t(T * out));
+  const PackedMatrix P = packed_weights(out, in, 2);
+  gemm_packed(T, x.data(), in, P, y.data(), out);
+  for (auto _ : st) gemm_packed(T, x.data(), in, P, y.data(), out);
+  set_packed_i8_vnni(true);
+  st.counters["GFLOP/cpu-s"] = benchmark::Counter(2.0 * double(T) * double(out) * double(in),
+                                                  benchmark::Counter::kIsIterationInvariantRate,
+                                                  benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_gemm_packed_i8_kernel)
+    ->ArgNames({"M", "out", "in", "simd"})
+    ->Args({32, 1024, 1024, 1})->Args({32, 1024, 1024, 0})
+    ->Args({160, 2816, 1024, 1})->Args({160, 2816, 1024, 0})
+    ->Args({32, 12288, 4096, 1})->Args({32, 12288, 4096, 0})
+    ->UseRealTime();
+
 // The bf16 products of mixed-precision training (gemm_bf16: f32 operands rounded on the way in) on
 // the experiment models' shapes, by engine in one run: ours (AMX where the CPU has it, else the
 // vdpbf16ps kernel: kernels/cpu/gemm_bf16.h) against oneDNN's avx512_bf16 and oneDNN f32 (the

@@ -131,10 +131,12 @@ bool packed_gemm_native(DType weight_dtype);
 bool packed_amx_active();
 void set_packed_amx(bool allowed);
 
-// True when int8 products run on the AVX-512 VNNI kernel (else the scalar code with the same
-// arithmetic); set_packed_i8_vnni(false) forces the scalar code (for tests and comparisons).
+// True when int8 products run on the AVX-512 VNNI kernel (else the AVX2 kernel or the scalar code,
+// with the same arithmetic); set_packed_i8_vnni(false) forces the scalar code (for tests and
+// comparisons). packed_i8_kernel() names the one in use: "avx512-vnni", "avx2" or "scalar".
 bool packed_i8_vnni_active();
 void set_packed_i8_vnni(bool allowed);
+const char* packed_i8_kernel();
 
 // Lower level, for kernels that pack a small f32 operand per call into their own memory and
 // multiply on the calling thread (attention packs each head's keys and values). Only when

@@ -12,8 +12,9 @@
 //
 // Layout: P = ceil(N / 32) panels of [K4][32][4] int8 (K4 = ceil(K / 4), zero-padded); beside
 // them (PackedMatrix's aux buffer) the int32 column sums [P * 32], then the F32 column scales
-// [P * 32]. A CPU without VNNI runs the same arithmetic in scalar code (slow, for portability and
-// tests).
+// [P * 32]. A CPU with AVX2 but without VNNI runs the same integer sums on vpmaddwd (tile_avx2);
+// any other runs them in scalar code (slow, for portability and tests). Every path gives the same
+// bits.
 #include <omp.h>
 
 #include <algorithm>
@@ -28,6 +29,10 @@
 
 #if defined(LLADA_PACKED_F32) && defined(__AVX512VNNI__)
 #define LLADA_PACKED_I8 1
+#endif
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define LLADA_I8_AVX2 1
 #endif
 
 namespace llada::kernels::cpu {
@@ -61,6 +66,15 @@ bool vnni() {
 #endif
 }
 
+// The AVX2 kernel: compiled in (a -march with AVX2) and not switched off; VNNI goes first.
+bool avx2_i8() {
+#if defined(LLADA_I8_AVX2)
+  return !vnni() && g_vnni_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
 // Row r of A quantized into `as` words of u8 quads (padding holds q = 0, i.e. 128); returns sa.
 float quantize_row(const float* x, int64_t K, uint8_t* out, int64_t as_bytes) {
   float amax = 0;
@@ -86,6 +100,67 @@ void tile_scalar(int mr, int64_t K4, const uint32_t* a, int64_t as, const int8_t
     }
   }
 }
+
+#if defined(LLADA_I8_AVX2)
+// Without VNNI: the u8 activations and the int8 weights widened to 16 bits, so that vpmaddwd's
+// products (at most 255 * 128) and its sums of two (< 2^16) are exact, as vpmaddubsw's saturating
+// 16-bit sums would not be. `a16` holds each quad of a row widened once per call ([u0, u1, u2, u3]
+// as four int16 in one int64), so a broadcast is one load. R rows by 8 columns per pass: 2R
+// accumulators, 2 widened weight vectors and a broadcast stay in the 16 ymm registers. Each
+// accumulator lane holds the sum of two k of one column, added in pairs at the end.
+template <int R>
+void tile_avx2_rows(int64_t K4, const int64_t* a16, int64_t as, const int8_t* b, const int32_t* cs,
+                    const float* ws, const float* sa, float* C, int64_t ldc, float beta, int nvalid) {
+  for (int g = 0; g * 8 < nvalid; ++g) {
+    __m256i acc[R][2];
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    const int8_t* bg = b + g * 32;  // columns 8g.. 8g+7 of each quad's 128 bytes
+    for (int64_t k = 0; k < K4; ++k) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bg + k * 128)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bg + k * 128 + 16)));
+#pragma GCC unroll 4
+      for (int i = 0; i < R; ++i) {
+        const __m256i x = _mm256_set1_epi64x(a16[i * as + k]);
+        acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(w0, x));
+        acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(w1, x));
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      alignas(32) int32_t s[16];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s), acc[i][0]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 8), acc[i][1]);
+      for (int j = 0; j < 8 && g * 8 + j < nvalid; ++j) {
+        const int col = g * 8 + j;
+        const float r = float(s[2 * j] + s[2 * j + 1] - 128 * cs[col]) * (sa[i] * ws[col]);
+        float& c = C[i * ldc + col];
+        c = beta == 0.0f ? r : (beta == 1.0f ? c + r : std::fma(beta, c, r));  // as tile_scalar
+      }
+    }
+  }
+}
+
+void tile_avx2(int mr, int64_t K4, const int64_t* a16, int64_t as, const int8_t* b, const int32_t* cs,
+               const float* ws, const float* sa, float* C, int64_t ldc, float beta, int nvalid) {
+  for (int i0 = 0; i0 < mr; i0 += 4) {
+    const int64_t* a = a16 + i0 * as;
+    float* c = C + i0 * ldc;
+    switch (std::min(4, mr - i0)) {
+      case 1: tile_avx2_rows<1>(K4, a, as, b, cs, ws, sa + i0, c, ldc, beta, nvalid); break;
+      case 2: tile_avx2_rows<2>(K4, a, as, b, cs, ws, sa + i0, c, ldc, beta, nvalid); break;
+      case 3: tile_avx2_rows<3>(K4, a, as, b, cs, ws, sa + i0, c, ldc, beta, nvalid); break;
+      default: tile_avx2_rows<4>(K4, a, as, b, cs, ws, sa + i0, c, ldc, beta, nvalid); break;
+    }
+  }
+}
+
+// Row r's quads, widened for tile_avx2.
+void widen_row(const uint32_t* q, int64_t K4, int64_t* out) {
+  for (int64_t k = 0; k < K4; ++k) {
+    const uint64_t v = q[k];
+    out[k] = int64_t((v & 0xFF) | (v >> 8 & 0xFF) << 16 | (v >> 16 & 0xFF) << 32 | (v >> 24) << 48);
+  }
+}
+#endif
 
 #if defined(LLADA_PACKED_I8)
 // GCC 12's headers implement _mm512_slli_epi32 and _mm512_cvtepi32_ps with a deliberately
@@ -136,7 +211,8 @@ struct MicroI8 {
 
 // Tiles [t0, t1) (panel-major) of one product.
 void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& L, const void* packed,
-                  const void* aux, const uint32_t* ab, int64_t as, const float* sa, float* C, int64_t ldc, float beta) {
+                  const void* aux, const uint32_t* ab, const int64_t* a16, int64_t as, const float* sa, float* C,
+                  int64_t ldc, float beta) {
   const int64_t blocks = i8_row_blocks(M);
   const size_t panel_bytes = size_t(L.K4 * kNR * 4);
   for (int64_t ti = t0; ti < t1; ++ti) {
@@ -158,6 +234,13 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
       continue;
     }
 #endif
+#if defined(LLADA_I8_AVX2)
+    if (a16) {
+      tile_avx2(mr, L.K4, a16 + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid);
+      continue;
+    }
+#endif
+    (void)a16;
     tile_scalar(mr, L.K4, ab + r0 * as, as, b, cs, ws, sa + r0, c, ldc, beta, nvalid);
   }
 }
@@ -165,12 +248,14 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
 }  // namespace
 
 bool i8_vnni_usable() { return vnni(); }
+const char* i8_kernel_name() { return vnni() ? "avx512-vnni" : avx2_i8() ? "avx2" : "scalar"; }
 
 }  // namespace llada::kernels::cpu
 
 namespace llada::kernels {
 void set_packed_i8_vnni(bool allowed) { cpu::g_vnni_allowed.store(allowed); }
 bool packed_i8_vnni_active() { return cpu::i8_vnni_usable(); }
+const char* packed_i8_kernel() { return cpu::i8_kernel_name(); }
 }  // namespace llada::kernels
 
 namespace llada::kernels::cpu {
@@ -219,9 +304,12 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
   const int64_t K = outs[0].W->cols();
   const I8Layout L0 = layout(1, K);
   const int64_t as = (L0.K4 + 15) / 16 * 16 + 16;  // words; a stride off the 4 KB aliasing
-  uint8_t* mem = static_cast<uint8_t*>(call_scratch(size_t(M * as) * 4 + size_t(M) * 4 + 64));
+  const bool widen = avx2_i8();  // tile_avx2 reads the quads widened (a16)
+  const size_t ab_bytes = size_t(M * as) * 4, sa_bytes = (size_t(M) * 4 + 63) / 64 * 64;
+  uint8_t* mem = static_cast<uint8_t*>(call_scratch(ab_bytes + sa_bytes + (widen ? 2 * ab_bytes : 0) + 64));
   uint32_t* ab = reinterpret_cast<uint32_t*>(mem);
-  float* sa = reinterpret_cast<float*>(mem + size_t(M * as) * 4);
+  float* sa = reinterpret_cast<float*>(mem + ab_bytes);
+  int64_t* a16 = widen ? reinterpret_cast<int64_t*>(mem + ab_bytes + sa_bytes) : nullptr;
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o) first_panel[o + 1] = first_panel[o] + (outs[o].W->rows() + kNR - 1) / kNR;
   const int64_t blocks = i8_row_blocks(M), tiles = first_panel[n_outs] * blocks;
@@ -230,8 +318,12 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
 #pragma omp parallel num_threads(nthr)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    for (int64_t r = t; r < M; r += nt)
+    for (int64_t r = t; r < M; r += nt) {
       sa[r] = quantize_row(A + r * lda, K, reinterpret_cast<uint8_t*>(ab + r * as), as * 4);
+#if defined(LLADA_I8_AVX2)
+      if (a16) widen_row(ab + r * as, L0.K4, a16 + r * as);
+#endif
+    }
 #pragma omp barrier
     auto run_range = [&](int64_t t0, int64_t t1) {
       for (int o = 0; o < n_outs; ++o) {
@@ -239,7 +331,7 @@ void gemm_i8(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
         if (lo >= hi) continue;
         const PackedMatrix& W = *outs[o].W;
         const int64_t f = first_panel[o] * blocks;
-        run_tiles_i8(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), W.aux_data(), ab, as, sa, outs[o].C,
+        run_tiles_i8(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), W.aux_data(), ab, a16, as, sa, outs[o].C,
                      outs[o].ldc, outs[o].beta);
       }
     };

@@ -143,5 +143,6 @@ size_t q4_scale_bytes(int64_t N, int64_t K);
 void pack_q4(void* dst, void* scales_dst, const int8_t* q, const bf16_t* scales, int64_t N, int64_t K);
 void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
 bool i8_vnni_usable();
+const char* i8_kernel_name();
 
 }  // namespace llada::kernels::cpu
