@@ -137,15 +137,15 @@ void packed_8b_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_gemm_packed)->Name("BM_gemm_packed_8b")->Apply(packed_8b_shapes)->UseRealTime();
 
-// The int8 product on the CPU's SIMD kernel (AVX-512 VNNI, else AVX2) against the scalar code with
-// the same arithmetic, in one run: what a CPU without VNNI gains from the AVX2 kernel.
+// The int8 and q4 products on the CPU's SIMD kernels (AVX-512 VNNI, else AVX2) against the scalar
+// code with the same arithmetic, in one run: what a CPU without VNNI gains from the AVX2 kernels.
 void BM_gemm_packed_i8_kernel(benchmark::State& st) {
-  const int64_t T = st.range(0), out = st.range(1), in = st.range(2);
+  const int64_t T = st.range(0), out = st.range(1), in = st.range(2), kind = st.range(4);
   set_packed_i8_vnni(st.range(3) != 0);
-  st.SetLabel(packed_i8_kernel());
+  st.SetLabel(std::string(kind == 3 ? "q4 " : "int8 ") + packed_i8_kernel());
   auto x = rnd(size_t(T * in));
   std::vector<float> y(size_t(T * out));
-  const PackedMatrix P = packed_weights(out, in, 2);
+  const PackedMatrix P = packed_weights(out, in, kind);
   gemm_packed(T, x.data(), in, P, y.data(), out);
   for (auto _ : st) gemm_packed(T, x.data(), in, P, y.data(), out);
   set_packed_i8_vnni(true);
@@ -153,12 +153,14 @@ void BM_gemm_packed_i8_kernel(benchmark::State& st) {
                                                   benchmark::Counter::kIsIterationInvariantRate,
                                                   benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_gemm_packed_i8_kernel)
-    ->ArgNames({"M", "out", "in", "simd"})
-    ->Args({32, 1024, 1024, 1})->Args({32, 1024, 1024, 0})
-    ->Args({160, 2816, 1024, 1})->Args({160, 2816, 1024, 0})
-    ->Args({32, 12288, 4096, 1})->Args({32, 12288, 4096, 0})
-    ->UseRealTime();
+void i8_kernel_shapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][3] = {{32, 1024, 1024}, {160, 2816, 1024}, {32, 12288, 4096}};  // {M, out, in}
+  for (int64_t kind : {2, 3})
+    for (auto& sh : shapes)
+      for (int64_t simd : {1, 0}) b->Args({sh[0], sh[1], sh[2], simd, kind});
+  b->ArgNames({"M", "out", "in", "simd", "dtype(2int8,3q4)"});
+}
+BENCHMARK(BM_gemm_packed_i8_kernel)->Apply(i8_kernel_shapes)->UseRealTime();
 
 // The bf16 products of mixed-precision training (gemm_bf16: f32 operands rounded on the way in) on
 // the experiment models' shapes, by engine in one run: ours (AMX where the CPU has it, else the

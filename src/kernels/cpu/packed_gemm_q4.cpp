@@ -11,7 +11,8 @@
 // The group sums of the activations are computed once per row; starting each group's integer
 // accumulator at -8 * that sum applies the offset for free. Each step is one IEEE operation in a
 // fixed order, so the result depends on the inputs alone: the same bits at every thread count, in
-// the scalar code (a CPU without VNNI) and in the PyTorch emulation (tests/reference/llada_torch.py).
+// the AVX2 kernel and the scalar code (CPUs without VNNI) and in the PyTorch emulation
+// (tests/reference/llada_torch.py).
 //
 // Layout (P = ceil(N / 32) panels of 32 columns, G = ceil(K / 32) groups, zero-padded: u = 8):
 //   panels [P][G][8 quads][64 bytes]: byte 4c + e of quad t holds, for k = 32g + 4t + e, column
@@ -32,6 +33,10 @@
 
 #if defined(LLADA_PACKED_F32) && defined(__AVX512VNNI__)
 #define LLADA_PACKED_Q4 1
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define LLADA_Q4_AVX2 1
 #endif
 
 namespace llada::kernels::cpu {
@@ -102,6 +107,72 @@ void tile_scalar(int mr, int64_t G, const int8_t* a, int64_t as_bytes, const int
   }
 }
 
+#if defined(LLADA_Q4_AVX2)
+// Without VNNI: vpmaddubsw multiplies the unsigned nibbles by the signed activations and adds
+// pairs into 16 bits without saturating (|2 * 15 * 127| = 3,810), and a group's 8 quads still fit
+// 16 bits (30,480); vpmaddwd by ones then gives each column's int32 sum, in column order. The 32
+// bytes at 32h of a quad hold columns 8h.. 8h+7 (low nibbles) and 16+8h.. (high): R rows by those
+// 16 columns per pass, 2R 16-bit and 2R f32 accumulators.
+template <int R>
+void q4_avx2_rows(int64_t G, const uint32_t* a, int64_t as, const int32_t* neg8, const uint8_t* w,
+                  const bf16_t* sc, const float* sa, float* C, int64_t ldc, float beta, int nvalid) {
+  const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+  for (int h = 0; h < 2 && 8 * h < nvalid; ++h) {
+    __m256 f0[R], f1[R];  // columns 8h.., 16+8h..
+    for (int i = 0; i < R; ++i) f0[i] = f1[i] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < G; ++g) {
+      __m256i s0[R], s1[R];
+      for (int i = 0; i < R; ++i) s0[i] = s1[i] = _mm256_setzero_si256();
+      const uint8_t* wg = w + g * kQuads * 64 + 32 * h;
+#pragma GCC unroll 8
+      for (int t = 0; t < kQuads; ++t) {
+        const __m256i raw = _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + t * 64));
+        const __m256i w0 = _mm256_and_si256(raw, low), w1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) {
+          const __m256i x = _mm256_set1_epi32(int(a[i * as + g * kQuads + t]));
+          s0[i] = _mm256_add_epi16(s0[i], _mm256_maddubs_epi16(w0, x));
+          s1[i] = _mm256_add_epi16(s1[i], _mm256_maddubs_epi16(w1, x));
+        }
+      }
+      const bf16_t* sg = sc + g * kNR;
+      const __m256 sc0 = _mm256_castsi256_ps(_mm256_slli_epi32(
+          _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sg + 8 * h))), 16));
+      const __m256 sc1 = _mm256_castsi256_ps(_mm256_slli_epi32(
+          _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sg + 16 + 8 * h))), 16));
+      for (int i = 0; i < R; ++i) {
+        const __m256i off = _mm256_set1_epi32(neg8[i * G + g]);
+        const __m256i d0 = _mm256_add_epi32(_mm256_madd_epi16(s0[i], ones), off);
+        const __m256i d1 = _mm256_add_epi32(_mm256_madd_epi16(s1[i], ones), off);
+        f0[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0), sc0, f0[i]);
+        f1[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1), sc1, f1[i]);
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      alignas(32) float r[16];
+      _mm256_store_ps(r, _mm256_mul_ps(f0[i], _mm256_set1_ps(sa[i])));
+      _mm256_store_ps(r + 8, _mm256_mul_ps(f1[i], _mm256_set1_ps(sa[i])));
+      for (int j = 0; j < 16; ++j) {
+        const int col = j < 8 ? 8 * h + j : 16 + 8 * h + (j - 8);
+        if (col >= nvalid) continue;
+        float& out = C[i * ldc + col];
+        out = beta == 0.0f ? r[j] : (beta == 1.0f ? out + r[j] : std::fma(beta, out, r[j]));  // as tile_scalar
+      }
+    }
+  }
+}
+
+void tile_avx2(int mr, int64_t G, const uint32_t* a, int64_t as, const int32_t* neg8, const uint8_t* w,
+               const bf16_t* sc, const float* sa, float* C, int64_t ldc, float beta, int nvalid) {
+  for (int i0 = 0; i0 < mr; i0 += 2) {
+    if (mr - i0 >= 2)
+      q4_avx2_rows<2>(G, a + i0 * as, as, neg8 + i0 * G, w, sc, sa + i0, C + i0 * ldc, ldc, beta, nvalid);
+    else
+      q4_avx2_rows<1>(G, a + i0 * as, as, neg8 + i0 * G, w, sc, sa + i0, C + i0 * ldc, ldc, beta, nvalid);
+  }
+}
+#endif
+
 #if defined(LLADA_PACKED_Q4)
 // GCC 12's headers implement some conversions with a deliberately undefined pass-through operand
 // and then warn about it (a false positive, GCC bug 105593).
@@ -171,7 +242,7 @@ void with_mr4(int mr, Args... args) {
 // Tiles [t0, t1) (panel-major) of one product.
 void run_tiles_q4(int64_t t0, int64_t t1, int64_t M, int64_t N, const Q4Layout& L, const void* panels,
                   const void* scales, const uint32_t* ab, int64_t as, const int32_t* neg8, const float* sa,
-                  float* C, int64_t ldc, float beta) {
+                  float* C, int64_t ldc, float beta, bool avx2) {
   const int64_t blocks = q4_row_blocks(M);
   for (int64_t ti = t0; ti < t1; ++ti) {
     const int64_t pi = ti / blocks, bi = ti % blocks;
@@ -187,6 +258,13 @@ void run_tiles_q4(int64_t t0, int64_t t1, int64_t M, int64_t N, const Q4Layout& 
       continue;
     }
 #endif
+#if defined(LLADA_Q4_AVX2)
+    if (avx2) {
+      tile_avx2(mr, L.groups, ab + r0 * as, as, neg8 + r0 * L.groups, w, sc, sa + r0, c, ldc, beta, nvalid);
+      continue;
+    }
+#endif
+    (void)avx2;
     tile_scalar(mr, L.groups, reinterpret_cast<const int8_t*>(ab + r0 * as), as * 4, neg8 + r0 * L.groups, w, sc,
                 sa + r0, c, ldc, beta, nvalid);
   }
@@ -235,6 +313,7 @@ void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o) first_panel[o + 1] = first_panel[o] + (outs[o].W->rows() + kNR - 1) / kNR;
   const int64_t blocks = q4_row_blocks(M), tiles = first_panel[n_outs] * blocks;
+  const bool avx2 = std::strcmp(i8_kernel_name(), "avx2") == 0;  // one switch for both integer kernels
   const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
   std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)
@@ -251,7 +330,7 @@ void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
         const PackedMatrix& W = *outs[o].W;
         const int64_t f = first_panel[o] * blocks;
         run_tiles_q4(lo - f, hi - f, M, W.rows(), layout(W.rows(), K), W.packed_data(), W.aux_data(), ab, as, neg8,
-                     sa, outs[o].C, outs[o].ldc, outs[o].beta);
+                     sa, outs[o].C, outs[o].ldc, outs[o].beta, avx2);
       }
     };
     if (nt == 1) {
