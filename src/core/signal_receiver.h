@@ -2,9 +2,8 @@
 // that computes: they are blocked on the thread that made the receiver and on every OpenMP worker,
 // and one idle thread of the receiver's own takes them, so the installed handler runs there.
 //
-// Why: a handler that runs on a computing thread pushes its signal frame onto that thread's stack
-// in the middle of whatever it was doing. Inside oneDNN's jit gemm (its kernel on CPUs without
-// AVX-512) that corrupted the heap: Ctrl-C / SIGTERM in the first steps of `llada train` ended in
+// Why: a handler that ran on a thread inside oneDNN's jit gemm (its kernel on CPUs without
+// AVX-512) corrupted the heap, by a mechanism not pinned down (the handler itself only sets a flag): Ctrl-C / SIGTERM in the first steps of `llada train` ended in
 // glibc aborts ("corrupted size vs. prev_size") from a free() inside dnnl_primitive_execute,
 // 3 times in 10, and never without a signal.
 //

@@ -248,6 +248,7 @@ void run_tiles_i8(int64_t t0, int64_t t1, int64_t M, int64_t N, const I8Layout& 
 }  // namespace
 
 bool i8_vnni_usable() { return vnni(); }
+bool i8_avx2_usable() { return avx2_i8(); }
 const char* i8_kernel_name() { return vnni() ? "avx512-vnni" : avx2_i8() ? "avx2" : "scalar"; }
 
 }  // namespace llada::kernels::cpu

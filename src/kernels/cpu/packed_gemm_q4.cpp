@@ -313,7 +313,7 @@ void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, 
   int64_t first_panel[kMaxPackedOutputs + 1] = {0};
   for (int o = 0; o < n_outs; ++o) first_panel[o + 1] = first_panel[o] + (outs[o].W->rows() + kNR - 1) / kNR;
   const int64_t blocks = q4_row_blocks(M), tiles = first_panel[n_outs] * blocks;
-  const bool avx2 = std::strcmp(i8_kernel_name(), "avx2") == 0;  // one switch for both integer kernels
+  const bool avx2 = i8_avx2_usable();  // one switch for both integer kernels
   const int nthr = omp_in_parallel() ? 1 : int(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), tiles)));
   std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(nthr)

@@ -144,5 +144,6 @@ void pack_q4(void* dst, void* scales_dst, const int8_t* q, const bf16_t* scales,
 void gemm_q4(int64_t M, const float* A, int64_t lda, const PackedProduct* outs, int n_outs);
 bool i8_vnni_usable();
 const char* i8_kernel_name();
+bool i8_avx2_usable();  // the AVX2 integer kernels (no VNNI here, not switched off)
 
 }  // namespace llada::kernels::cpu
