@@ -26,17 +26,26 @@ With --couplet-answers every question is answered with the whole couplet in the 
 the questions of FILE (general, non-famous poems, already in that form) once each to the training
 text: a copy-and-complete skill learned on thousands of poems instead of Q famous ones.
 
+With --pair-docs C every adjacent line pair of the kept famous documents (the pairs of the test and
+of the question poems alike) is also a document of its own, `A，B。` with the poem's punctuation,
+C times, in a seeded random order so that a window never holds a poem's pairs in sequence. Why
+(docs/experiments.md 2i): the line probe finds the model completing a pair inside its poem far more
+often than the same pair alone, and a question gives the line alone. This is the poems' own text in
+a second layout (a quoted couplet, as web text has), in the poem's order only, so it teaches no
+backward question and is the same data for both families.
+
 usage: reversal_data.py --famous F --poetry P --out-train T --out-heldout H
                         [--famous-copies 3] [--general-chars 180000] [--heldout-chars 30000]
                         [--famous-docs N --test TEST --out-test OUT]
                         [--qa-docs Q --qa-copies C --out-qa QA.jsonl]
-                        [--couplet-answers] [--extra-qa GENERAL_QA.jsonl]
+                        [--couplet-answers] [--extra-qa GENERAL_QA.jsonl] [--pair-docs C]
 """
 import argparse
 import json
 import os
+import random
 
-from couplet_answers import couplet_rows
+from couplet_answers import couplet_rows, line_pair, separators
 from exp_io import write_text_atomic
 
 
@@ -100,6 +109,16 @@ def split_test(test, tested, asked):
     return out_rows, qa_rows
 
 
+def pair_documents(rows, text, where):
+    """`A sep B end` for every forward row (one per adjacent pair), the line break dropped."""
+    pairs = [line_pair(r, f"{where}:{n}") for n, r in enumerate(rows, 1) if r["direction"] == "forward"]
+    seps = separators(text, set(pairs))
+    missing = [p for p in pairs if p not in seps]
+    if missing:
+        raise SystemExit(f"reversal_data: {where}: {missing[0][0]} / {missing[0][1]} are not adjacent lines in the famous text")
+    return [a + seps[(a, b)][0].replace("\n", "") + b + seps[(a, b)][1] for a, b in pairs]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--famous", required=True)
@@ -119,6 +138,9 @@ def main():
     ap.add_argument("--couplet-answers", action="store_true",
                     help="answer every question with the whole couplet (couplet_answers.py)")
     ap.add_argument("--extra-qa", help="questions about general poems added once each (JSONL)")
+    ap.add_argument("--pair-docs", type=int, default=0,
+                    help="every adjacent line pair of the kept famous documents as its own document, C times")
+    ap.add_argument("--seed", type=int, default=1, help="the order of the pair documents")
     a = ap.parse_args()
     if a.famous_copies < 1:
         ap.error("--famous-copies must be >= 1")
@@ -130,15 +152,25 @@ def main():
         ap.error("--qa-docs must be >= 0 and --qa-copies >= 1")
     if a.qa_docs and not (a.test and a.out_qa and a.famous_docs):
         ap.error("--qa-docs needs --famous-docs, --test/--out-test and --out-qa")
+    if a.pair_docs < 0:
+        ap.error("--pair-docs must be >= 0")
+    if a.pair_docs and not a.test:
+        ap.error("--pair-docs needs --famous-docs and --test/--out-test (the pairs come from the test file)")
     if a.qa_docs >= a.famous_docs > 0:
         ap.error("--qa-docs must leave some of the --famous-docs documents for the test")
     famous = docs_of(a.famous)
     if a.famous_docs:
         famous = famous[:a.famous_docs]
-    qa_docs = []
+    qa_docs, pair_docs = [], []
     if a.test:
         tested = famous[:len(famous) - a.qa_docs]
         rows, qa_rows = split_test(a.test, poem_keys(tested), poem_keys(famous[len(tested):]))
+        if a.pair_docs:
+            with open(a.famous, encoding="utf-8") as f:
+                kept = pair_documents([json.loads(r) for r in rows + qa_rows], f.read(), a.test)
+            pair_docs = kept * a.pair_docs
+            random.Random(a.seed).shuffle(pair_docs)
+            print(f"reversal_data: {len(kept)} line pairs x {a.pair_docs} as documents of their own")
         write_text_atomic(a.out_test, "".join(rows))
         print(f"reversal_data: {len(rows) // 2} test pairs from {len(tested)} documents -> {a.out_test}")
         if a.qa_docs:
@@ -157,7 +189,7 @@ def main():
         with open(a.extra_qa, encoding="utf-8") as f:
             extra = [chat_document(r["prompt"], r["response"]) for r in map(json.loads, f) if r]
         print(f"reversal_data: {len(extra)} general questions from {a.extra_qa} into the training text")
-    train = famous * a.famous_copies + qa_docs * a.qa_copies + extra + general
+    train = famous * a.famous_copies + qa_docs * a.qa_copies + extra + pair_docs + general
     seen = set(train)
     heldout = take((d for d in reversed(poetry) if d not in seen), a.heldout_chars)
     write_documents(a.out_train, train)

@@ -85,12 +85,19 @@ done
 # Mixed training: questions about documents 21-40 in the pre-training text and the SFT set, the
 # test on documents 1-20 only.
 MODEL_SHAPE="64 2 2 160" OUT="$WORK/revq" KEEP="$WORK/keepq" STEPS=4 CKPT=2 SFT_STEPS=2 TEST_PAIRS=4 FAMOUS="$WORK/corpus.txt" \
-  POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 \
+  POETRY="$WORK/general.txt" GENERAL_CHARS=2000 TEST="$WORK/all.jsonl" FAMOUS_DOCS=40 QA_DOCS=20 QA_COPIES=2 PAIR_DOCS=2 \
   bash "$SRC/scripts/experiments/reversal.sh" data pretrain sft eval >"$WORK/revq.log" 2>&1 ||
   fail "reversal.sh (QA_DOCS): $(tail -5 "$WORK/revq.log")"
 [ "$(grep -c . "$WORK/revq/test_all.jsonl" 2>/dev/null)" = 40 ] || fail "reversal.sh QA_DOCS: test_all.jsonl is not the 20 tested documents' pairs"
 [ "$(grep -c . "$WORK/revq/qa_pairs.jsonl" 2>/dev/null)" = 40 ] || fail "reversal.sh QA_DOCS: qa_pairs.jsonl is not the 20 asked documents' pairs"
 [ "$(grep -c 'start_header_id' "$WORK/revq/mix_train.jsonl" 2>/dev/null)" = 80 ] || fail "reversal.sh QA_DOCS: expected 40 questions x 2 copies in the training text"
+/usr/bin/python3 - "$WORK/revq/mix_train.jsonl" "$WORK/corpus.txt" <<'PY' || fail "reversal.sh PAIR_DOCS: the line pairs are not each a document of their own, twice"
+import collections, json, sys
+docs = [json.loads(l)["text"] for l in open(sys.argv[1])]
+pairs = collections.Counter(d for d in docs if "\n" not in d and "<|" not in d)
+lines = [d.split("\n")[2] for d in open(sys.argv[2]).read().split("\n\n")[:40]]
+assert sorted(pairs) == sorted(lines) and set(pairs.values()) == {2}, (len(pairs), set(pairs.values()))
+PY
 /usr/bin/python3 - "$WORK/revq/test_all.jsonl" "$WORK/revq/qa_pairs.jsonl" <<'PY' || fail "reversal.sh QA_DOCS: a tested document was asked about"
 import json, sys
 key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
