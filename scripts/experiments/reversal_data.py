@@ -28,7 +28,8 @@ text: a copy-and-complete skill learned on thousands of poems instead of Q famou
 
 With --pair-docs C every adjacent line pair of the kept famous documents (the pairs of the test and
 of the question poems alike) is also a document of its own, `A，B。` with the poem's punctuation,
-C times, in a seeded random order so that a window never holds a poem's pairs in sequence. Why
+C times, in a seeded random order so that a training window seldom holds one poem's pairs in
+sequence (which would rebuild the poem around them). Why
 (docs/experiments.md 2i): the line probe finds the model completing a pair inside its poem far more
 often than the same pair alone, and a question gives the line alone. This is the poems' own text in
 a second layout (a quoted couplet, as web text has), in the poem's order only, so it teaches no
