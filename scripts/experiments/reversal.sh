@@ -41,7 +41,8 @@
 #        MODEL_SHAPE ("D_MODEL N_LAYERS N_HEADS MLP_HIDDEN" for both families; default the shipped
 #        model's shape; set it for the data stage, which writes the starting models),
 #        PAIR_DOCS (0; C: every adjacent line pair of the kept famous documents also as a document of
-#        its own, C times, shuffled: reversal_data.py --pair-docs; needs FAMOUS_DOCS),
+#        its own, C times, shuffled: reversal_data.py --pair-docs; needs FAMOUS_DOCS), PAIR_SOURCE
+#        (test: the test file's pairs of those documents; text: every adjacent pair of their text),
 #        QA_DOCS (0; Q: mixed training, the last Q of the FAMOUS_DOCS are asked about in pre-training,
 #        QA_COPIES (4) times each, and are the SFT set; the test keeps the other documents' pairs)
 # small: the session-sized variant (120 Tang poems x 8 beside 40 k general characters):
@@ -83,6 +84,7 @@ QA_COPIES=${QA_COPIES:-4}
 COUPLET=${COUPLET:-0}
 EXTRA_QA=${EXTRA_QA:-0}
 PAIR_DOCS=${PAIR_DOCS:-0}
+PAIR_SOURCE=${PAIR_SOURCE:-test}
 SFT_GENERAL=${SFT_GENERAL:-$ROOT/data/sft/poems_train.jsonl}
 SFT_MAXLEN=${SFT_MAXLEN:-64}
 CURVE_QA=${CURVE_QA:-300}
@@ -112,7 +114,7 @@ stage_data() {
     $( (( FAMOUS_DOCS > 0 )) && echo --test "$TEST" --out-test test_all.jsonl) \
     $( (( QA_DOCS > 0 )) && echo --qa-docs "$QA_DOCS" --qa-copies "$QA_COPIES" --out-qa qa_pairs.jsonl) \
     $( (( COUPLET > 0 )) && echo --couplet-answers) \
-    $( (( PAIR_DOCS > 0 )) && echo --pair-docs "$PAIR_DOCS") "${extra[@]}"
+    $( (( PAIR_DOCS > 0 )) && echo --pair-docs "$PAIR_DOCS" --pair-source "$PAIR_SOURCE") "${extra[@]}"
   (( FAMOUS_DOCS > 0 )) || cp "$TEST" test_all.jsonl
   # the SFT set: the question poems' pairs, and the general questions beside them
   (( EXTRA_QA > 0 )) && cat qa_pairs.jsonl extra_qa.jsonl > sft_set.jsonl

@@ -33,18 +33,24 @@ sequence (which would rebuild the poem around them). Why
 (docs/experiments.md 2i): the line probe finds the model completing a pair inside its poem far more
 often than the same pair alone, and a question gives the line alone. This is the poems' own text in
 a second layout (a quoted couplet, as web text has), in the poem's order only, so it teaches no
-backward question and is the same data for both families.
+backward question and is the same data for both families. --pair-source chooses the pairs: `test`
+(the default) takes the test file's rows of the kept documents (unambiguous pairs only, as in 2i);
+`text` takes every adjacent pair of lines in the kept documents' own text (after the title and
+author lines), so a poem whose pairs the test leaves out as ambiguous, such as 静夜思 (two versions,
+疑是地上霜 after two different first lines), is there too; each distinct pair once before the copies.
 
 usage: reversal_data.py --famous F --poetry P --out-train T --out-heldout H
                         [--famous-copies 3] [--general-chars 180000] [--heldout-chars 30000]
                         [--famous-docs N --test TEST --out-test OUT]
                         [--qa-docs Q --qa-copies C --out-qa QA.jsonl]
                         [--couplet-answers] [--extra-qa GENERAL_QA.jsonl] [--pair-docs C]
+                        [--pair-source test|text]
 """
 import argparse
 import json
 import os
 import random
+import re
 
 from couplet_answers import couplet_rows, line_pair, separators
 from exp_io import write_text_atomic
@@ -120,6 +126,23 @@ def pair_documents(rows, text, where):
     return [a + seps[(a, b)][0].replace("\n", "") + b + seps[(a, b)][1] for a, b in pairs]
 
 
+def text_pair_documents(docs):
+    """`A sep B end` for every adjacent pair of lines (runs of word characters, as `separators`
+    reads them) in each document's text after its title and author lines, the line break dropped;
+    a pair seen before (another copy or version) is kept once."""
+    out, seen = [], set()
+    for d in docs:
+        body = "\n".join(d.split("\n")[2:])
+        words = list(re.finditer(r"\w+", body))
+        for p, m in zip(words, words[1:]):
+            if (p.group(), m.group()) in seen:
+                continue
+            seen.add((p.group(), m.group()))
+            end = body[m.end()] if m.end() < len(body) else "。"
+            out.append(p.group() + body[p.end():m.start()].replace("\n", "") + m.group() + end)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--famous", required=True)
@@ -141,6 +164,8 @@ def main():
     ap.add_argument("--extra-qa", help="questions about general poems added once each (JSONL)")
     ap.add_argument("--pair-docs", type=int, default=0,
                     help="every adjacent line pair of the kept famous documents as its own document, C times")
+    ap.add_argument("--pair-source", choices=("test", "text"), default="test",
+                    help="the pair documents' pairs: the test file's rows, or every adjacent pair of the kept text")
     ap.add_argument("--seed", type=int, default=1, help="the order of the pair documents")
     a = ap.parse_args()
     if a.famous_copies < 1:
@@ -167,8 +192,11 @@ def main():
         tested = famous[:len(famous) - a.qa_docs]
         rows, qa_rows = split_test(a.test, poem_keys(tested), poem_keys(famous[len(tested):]))
         if a.pair_docs:
-            with open(a.famous, encoding="utf-8") as f:
-                kept = pair_documents([json.loads(r) for r in rows + qa_rows], f.read(), a.test)
+            if a.pair_source == "text":
+                kept = text_pair_documents(famous)
+            else:
+                with open(a.famous, encoding="utf-8") as f:
+                    kept = pair_documents([json.loads(r) for r in rows + qa_rows], f.read(), a.test)
             pair_docs = kept * a.pair_docs
             random.Random(a.seed).shuffle(pair_docs)
             print(f"reversal_data: {len(kept)} line pairs x {a.pair_docs} as documents of their own")

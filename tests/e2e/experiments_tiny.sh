@@ -98,6 +98,24 @@ pairs = collections.Counter(d for d in docs if "\n" not in d and "<|" not in d)
 lines = [d.split("\n")[2] for d in open(sys.argv[2]).read().split("\n\n")[:40]]
 assert sorted(pairs) == sorted(lines) and set(pairs.values()) == {2}, (len(pairs), set(pairs.values()))
 PY
+# --pair-source text: every adjacent pair of the kept text (3 per document here, across the couplet
+# break too), not only the test file's (1 per document); no training needed to check the mix.
+/usr/bin/python3 "$SRC/scripts/experiments/reversal_data.py" --famous "$WORK/corpus.txt" --poetry "$WORK/general.txt" \
+  --out-train "$WORK/pt_train.jsonl" --out-heldout "$WORK/pt_heldout.txt" --general-chars 2000 --famous-docs 40 \
+  --test "$WORK/all.jsonl" --out-test "$WORK/pt_test.jsonl" --qa-docs 20 --out-qa "$WORK/pt_qa.jsonl" \
+  --pair-docs 3 --pair-source text >"$WORK/pt.log" 2>&1 || fail "reversal_data.py --pair-source text: $(tail -3 "$WORK/pt.log")"
+/usr/bin/python3 - "$WORK/pt_train.jsonl" "$WORK/corpus.txt" <<'PY' || fail "reversal_data.py --pair-source text: not every adjacent pair of the text, three times"
+import collections, json, re, sys
+docs = [json.loads(l)["text"] for l in open(sys.argv[1])]
+pairs = collections.Counter(d for d in docs if "\n" not in d and "<|" not in d)
+want = set()
+for d in open(sys.argv[2]).read().split("\n\n")[:40]:
+    l3, l4 = d.split("\n")[2:4]
+    a, b = l3.rstrip("。").split("，")
+    c, e = l4.rstrip("。").split("，")
+    want |= {f"{a}，{b}。", f"{b}。{c}，", f"{c}，{e}。"}
+assert set(pairs) == want and set(pairs.values()) == {3}, (len(pairs), len(want), set(pairs.values()))
+PY
 /usr/bin/python3 - "$WORK/revq/test_all.jsonl" "$WORK/revq/qa_pairs.jsonl" <<'PY' || fail "reversal.sh QA_DOCS: a tested document was asked about"
 import json, sys
 key = lambda p: {(r["title"], r["author"]) for r in map(json.loads, open(p))}
