@@ -69,6 +69,9 @@ for fam in ("diffusion", "ar"):
     c = json.load(open(f"{sys.argv[1]}/init_{fam}/config.json"))
     assert (c["d_model"], c["n_layers"], c["n_heads"], c["mlp_hidden_size"]) == (64, 2, 2, 160), c
 PY
+/usr/bin/python3 "$SRC/scripts/experiments/reversal_runs_plot.py" --run "LLaDA=$WORK/rev/eval_diffusion.txt" \
+  --run "AR=$WORK/rev/eval_ar.txt" --out "$WORK/runs.png" >"$WORK/runs.log" 2>&1 && [ -s "$WORK/runs.png" ] ||
+  fail "reversal_runs_plot.py: $(tail -3 "$WORK/runs.log")"
 OUT="$WORK/revbad" FAMOUS="$WORK/corpus.txt" POETRY="$WORK/general.txt" GENERAL_CHARS=2000 MODEL_SHAPE="64 2" \
   SFT_DATA="$WORK/sft.jsonl" TEST="$WORK/test.jsonl" \
   bash "$SRC/scripts/experiments/reversal.sh" data >"$WORK/revbad.log" 2>&1 &&
