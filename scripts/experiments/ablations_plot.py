@@ -9,7 +9,7 @@ import json
 import math
 import os
 
-from exp_io import write_text_atomic
+from exp_io import save_figure_atomic, write_text_atomic
 
 
 def load(path):
@@ -96,9 +96,7 @@ def main():
     axes[3].set_title("fast decoders (blocks of gen/2)")
     axes[3].legend(fontsize=7)
     fig.tight_layout()
-    tmp = f"{a.out_png}.tmp.{os.getpid()}.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, a.out_png)
+    save_figure_atomic(fig, a.out_png, dpi=100)
 
 
 if __name__ == "__main__":

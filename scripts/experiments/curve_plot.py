@@ -22,7 +22,7 @@ import os
 import re
 import struct
 
-from exp_io import read_jsonl, write_text_atomic
+from exp_io import read_jsonl, save_figure_atomic, write_text_atomic
 
 NAMES = {"diffusion": "LLaDA", "ar": "AR"}
 TOKEN_COUNT_OFFSET = 16  # the shard header's uint64 token count (src/train/shards.h)
@@ -139,9 +139,7 @@ def main():
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        tmp = a.out_png + ".tmp.png"
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, a.out_png)
+        save_figure_atomic(fig, a.out_png)
 
 
 if __name__ == "__main__":

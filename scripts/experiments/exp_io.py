@@ -18,3 +18,12 @@ def write_text_atomic(path, text):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def save_figure_atomic(fig, path, dpi=110):
+    """Saves a matplotlib figure to `path` (its format from the extension) through a temporary
+    file in the same folder and a rename."""
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.tmp.{os.getpid()}{ext}"
+    fig.savefig(tmp, dpi=dpi)
+    os.replace(tmp, path)

@@ -24,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "reference"))
 from train_torch import read_token_shard  # noqa: E402
 
+from exp_io import save_figure_atomic  # noqa: E402
+
 
 def checkpoints(run):
     out = []
@@ -86,7 +88,7 @@ def main():
         x.grid(alpha=0.3)
         x.legend()
     fig.tight_layout()
-    fig.savefig(a.out)
+    save_figure_atomic(fig, a.out, dpi=100)
     print(f"wrote {a.out}")
 
 

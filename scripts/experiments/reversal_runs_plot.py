@@ -6,7 +6,6 @@
 usage: reversal_runs_plot.py --run LABEL=EVAL.txt [--run ...] --out PLOT.png
 """
 import argparse
-import os
 import re
 
 import matplotlib
@@ -14,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-
+from exp_io import save_figure_atomic  # noqa: E402
 
 # The paper's Table (reversal poem completion), for reference beside our runs.
 PAPER = [("LLaDA-8B (paper)", 51.8, 45.6), ("GPT-4o (paper)", 82.7, 34.3), ("Qwen2.5-7B (paper)", 75.9, 38.0)]
@@ -63,10 +62,7 @@ def main():
     ax.set_title("Poem completion on poems never asked about (6.4M models) beside the paper")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = a.out + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-
-    os.replace(tmp, a.out)
+    save_figure_atomic(fig, a.out)
     print(f"reversal_runs_plot: {len(rows)} bars -> {a.out}")
 
 

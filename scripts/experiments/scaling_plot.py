@@ -22,7 +22,7 @@ import json
 import math
 import os
 
-from exp_io import read_jsonl, write_text_atomic
+from exp_io import read_jsonl, save_figure_atomic, write_text_atomic
 
 NAMES = {"diffusion": "LLaDA", "ar": "AR"}
 
@@ -160,9 +160,7 @@ def main():
     ax2.set_title("held-out couplets, 4 choices")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    tmp = f"{a.out_png}.tmp.{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, a.out_png)
+    save_figure_atomic(fig, a.out_png)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ PY
   --test "$WORK/all.jsonl" --out-test "$WORK/pt_test.jsonl" --qa-docs 20 --out-qa "$WORK/pt_qa.jsonl" \
   --pair-docs 3 --pair-source text >"$WORK/pt.log" 2>&1 || fail "reversal_data.py --pair-source text: $(tail -3 "$WORK/pt.log")"
 /usr/bin/python3 - "$WORK/pt_train.jsonl" "$WORK/corpus.txt" <<'PY' || fail "reversal_data.py --pair-source text: not every adjacent pair of the text, three times"
-import collections, json, re, sys
+import collections, json, sys
 docs = [json.loads(l)["text"] for l in open(sys.argv[1])]
 pairs = collections.Counter(d for d in docs if "\n" not in d and "<|" not in d)
 want = set()
