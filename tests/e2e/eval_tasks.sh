@@ -44,6 +44,17 @@ n=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))
 n=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$WORK/r3.json")
 [ "$n" = 2 ] || fail "--limit 2 kept $n items"
 
+# Common random numbers: every choice of an item is estimated with the same noise, so two equal
+# choices score exactly alike (with a seed per choice they differ by the Monte-Carlo noise).
+printf '%s\n' '{"prompt": "床前明月光，", "choices": ["疑是地上霜", "疑是地上霜"], "label": 0}' >"$WORK/twins.jsonl"
+"$LLADA" eval --model "$MODEL" --task "$WORK/twins.jsonl" --mc-num 4 --mc-batch 2 --report "$WORK/twins.json" \
+  >/dev/null 2>&1 || fail "eval twins: exit $?"
+/usr/bin/python3 - "$WORK/twins.json" <<'PY' || fail "equal choices got different estimates: not common random numbers"
+import json, sys
+ll = json.load(open(sys.argv[1]))["items"][0]["log_likelihoods"]
+sys.exit(0 if len(ll) == 2 and ll[0] == ll[1] else 1)
+PY
+
 # Bad task files: the error names file:line (or the file), exit 1, never a crash.
 bad() {  # name content expected-fragment
   printf '%s\n' "$2" >"$WORK/$1.jsonl"

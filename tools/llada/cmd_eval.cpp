@@ -112,7 +112,10 @@ json run_task(const eval::Task& task, const EvalArgs& a, Session& s, Decoder& de
       LLADA_CHECK(!ans.empty(), "%s:%lld: choices[%zu] encodes to no tokens", task.path.c_str(),
                   (long long)it.line, c);
       // Seeded by the item, not by its position in a batch: the same item scores the same anywhere.
-      lo.seed = o.seed + uint64_t(it.line) * 1000003ull + c;
+      // Every choice gets the same seed (common random numbers): each estimate keeps its own
+      // distribution, but choices of equal length share k and the masked positions, so the noise
+      // of their difference, which decides the pick, mostly cancels.
+      lo.seed = o.seed + uint64_t(it.line) * 1000003ull;
       lls.push_back(s.model.cfg.causal ? autoregressive_log_likelihood(s.model, p, ans, ws)
                                        : estimate_log_likelihood(s.model, p, ans, lo, ws).log_likelihood);
     }
