@@ -15,7 +15,8 @@
 # env:   LLADA, OUT, SIZES ("s m l"), FAMILIES ("diffusion ar"), STEPS (1500), BATCH (32), SEQ (128),
 #        LR (2e-3), PRECISION (bf16), EVAL_WINDOWS (160), MC_ITEMS (300), MC_NUM (32), DOCS (where
 #        plot writes its table and PNG; default docs/experiments), POETRY, STRIDE (3),
-#        HELDOUT_EVERY (100), TRAIN_CHARS (8000000) (scaling_data.py's pool, split and size)
+#        HELDOUT_EVERY (100), TRAIN_CHARS (8000000) (scaling_data.py's pool, split and size),
+#        COMPARE (an earlier run's scaling.json, drawn beside this one), COMPARE_LABEL
 # tiny:  OUT=/tmp/sc SIZES="s m" STEPS=4 EVAL_WINDOWS=2 MC_ITEMS=3 MC_NUM=2 DOCS=/tmp/sc \
 #        scripts/experiments/scaling.sh data train eval plot
 set -euo pipefail
@@ -117,8 +118,10 @@ stage_eval() {
 
 stage_plot() {
   mkdir -p "$DOCS"
+  local compare=()
+  [[ -n ${COMPARE:-} ]] && compare=(--compare "$COMPARE" --compare-label "${COMPARE_LABEL:-earlier run}")
   "$PY" "$ROOT/scripts/experiments/scaling_plot.py" --run-dir . --sizes "$SIZES" --families "$FAMILIES" \
-    --out-png "$DOCS/scaling.png" --out-md "$DOCS/scaling.md" --out-json "$DOCS/scaling.json"
+    --out-png "$DOCS/scaling.png" --out-md "$DOCS/scaling.md" --out-json "$DOCS/scaling.json" "${compare[@]}"
 }
 
 for stage in "$@"; do

@@ -14,8 +14,12 @@ size). The compute factor is C_LLaDA(NLL_AR) / C_AR: how much more compute the L
 reach each AR model's held-out NLL (an extrapolation when that NLL lies beyond LLaDA's points).
 LLaDA's NLL is the diffusion bound (an upper bound on its true NLL), as in the paper.
 
+With --compare J (an earlier run's --out-json, e.g. the same sizes at a smaller token budget), its
+final points and fits are drawn hollow beside this run's, and the table gains a column per family
+with the earlier NLL, so the effect of the budget on each family's slope and on the gap is visible.
+
 usage: scaling_plot.py --run-dir D --sizes "s m l" --families "diffusion ar"
-                       --out-png P --out-md M --out-json J
+                       --out-png P --out-md M --out-json J [--compare J --compare-label TEXT]
 """
 import argparse
 import json
@@ -64,7 +68,10 @@ def main():
     ap.add_argument("--out-png", required=True)
     ap.add_argument("--out-md", required=True)
     ap.add_argument("--out-json", required=True)
+    ap.add_argument("--compare", help="an earlier run's --out-json, drawn hollow beside this one")
+    ap.add_argument("--compare-label", default="earlier run")
     a = ap.parse_args()
+    earlier = json.load(open(a.compare)) if a.compare else None
     rows, curves = [], {}
     for size in a.sizes.split():
         for fam in a.families.split():
@@ -120,6 +127,20 @@ def main():
     for x in factors:
         md.append(f"- AR size {x['size']} (NLL {x['ar_nll']:.3f} at {x['ar_flops']:.2e} FLOPs): the LLaDA fit "
                   f"reaches it at {x['llada_flops_needed']:.2e} FLOPs, **{x['factor']:.1f}x** the compute")
+    if earlier:
+        md += ["", f"Against {a.compare_label}:", "",
+               "| size | family | tokens then / now | held-out NLL then | now | change |", "|---|---|---|---|---|---|"]
+        then = {(r["size"], r["family"]): r for r in earlier["rows"]}
+        for r in rows:
+            e = then.get((r["size"], r["family"]))
+            if e:
+                md.append(f"| {r['size']} | {NAMES.get(r['family'], r['family'])} | {e['tokens'] / 1e6:.1f}M / "
+                          f"{r['tokens'] / 1e6:.1f}M | {e['nll']:.3f} | {r['nll']:.3f} | {r['nll'] - e['nll']:+.3f} |")
+        md.append("")
+        for fam, f in earlier.get("fits", {}).items():
+            md.append(f"- {a.compare_label}, fit {NAMES.get(fam, fam)}: NLL = {f['a']:.3g} x C^-{f['b']:.4f}")
+        for x in earlier.get("compute_factors", []):
+            md.append(f"- {a.compare_label}, AR size {x['size']}: **{x['factor']:.1f}x** the compute")
     write_text_atomic(a.out_md, "\n".join(md) + "\n")
     print("\n".join(md))
 
@@ -147,6 +168,17 @@ def main():
         ax2.errorbar([r["flops"] for r in pts], [100 * r["couplet_acc"] for r in pts],
                      yerr=[100 * r["couplet_std_error"] for r in pts], fmt="o-", color=c,
                      label=NAMES.get(fam, fam))
+        if earlier:
+            old = [r for r in earlier["rows"] if r["family"] == fam]
+            ax1.plot([r["flops"] for r in old], [r["nll"] for r in old], "o", mfc="none", color=c,
+                     label=f"{NAMES.get(fam, fam)}, {a.compare_label}")
+            of = earlier.get("fits", {}).get(fam)
+            if of and old:
+                lo, hi = min(r["flops"] for r in old) / 2, max(r["flops"] for r in old) * 4
+                xs = [lo * (hi / lo) ** (k / 40) for k in range(41)]
+                ax1.plot(xs, [of["a"] * x ** -of["b"] for x in xs], ":", color=c)
+            ax2.plot([r["flops"] for r in old], [100 * r["couplet_acc"] for r in old], "o:", mfc="none", color=c,
+                     label=f"{NAMES.get(fam, fam)}, {a.compare_label}")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel("training FLOPs")

@@ -227,6 +227,11 @@ OUT="$WORK/sc" DOCS="$WORK/sc" SIZES="s m" STEPS=4 EVAL_WINDOWS=2 MC_ITEMS=3 MC_
 [ "$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['rows']))" "$WORK/sc/scaling.json" 2>/dev/null)" = 4 ] ||
   fail "scaling.json: expected 2 sizes x 2 families"
 grep -q "the compute" "$WORK/sc/scaling.md" 2>/dev/null || fail "scaling.md: no compute factor"
+# The plot against an earlier run (here: itself), as the longer-budget study draws the short one.
+cp "$WORK/sc/scaling.json" "$WORK/sc_then.json"
+OUT="$WORK/sc" DOCS="$WORK/sc2" SIZES="s m" COMPARE="$WORK/sc_then.json" COMPARE_LABEL="then" \
+  bash "$SRC/scripts/experiments/scaling.sh" plot >"$WORK/sc2.log" 2>&1 || fail "scaling.sh plot --compare: $(tail -5 "$WORK/sc2.log")"
+[ "$(grep -c '| +0.000 |' "$WORK/sc2/scaling.md" 2>/dev/null)" = 4 ] || fail "scaling.md --compare: expected 4 unchanged rows"
 
 # bf16 against f32 (and the f32 seed control) on the scaling study's tiny data: three runs, one plot.
 STEPS=4 BATCH=2 SEQ=32 DATA="$WORK/sc" PNG="$WORK/bf.png" JSON="$WORK/bf.json" \
