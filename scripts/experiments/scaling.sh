@@ -39,6 +39,7 @@ HELDOUT_EVERY=${HELDOUT_EVERY:-100}
 TRAIN_CHARS=${TRAIN_CHARS:-8000000}
 [[ $OUT == /* ]] || OUT=$ROOT/$OUT
 [[ $DOCS == /* ]] || DOCS=$ROOT/$DOCS
+[[ -z ${COMPARE:-} || $COMPARE == /* ]] || COMPARE=$ROOT/$COMPARE
 mkdir -p "$OUT"
 cd "$OUT"
 
