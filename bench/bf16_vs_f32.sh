@@ -6,12 +6,14 @@
 # and the final gap in a JSON summary. A third run, f32 with another seed (data order and masks),
 # measures how far two f32 runs drift apart: where a run leaves the diffusion loss plateau (section
 # 1 of docs/experiments.md) depends on the seed, and a gap smaller than that drift is noise.
+# OBJECTIVE=ar trains the same shape as a causal model with the next-token loss instead: no plateau,
+# so the gap is the precision's alone.
 #
 # usage: bench/bf16_vs_f32.sh [OUT]   (default out/bench/bf16_vs_f32)
 # env:   LLADA, STEPS (1000), BATCH (4), SEQ (128), LR (1e-3), DATA (a directory holding
 #        shards/train.tok and shards_heldout/train.tok; default: the scaling study's, built with
 #        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go),
-#        CONTROL_SEED (2: the f32 control run's seed; 0 for none)
+#        CONTROL_SEED (2: the f32 control run's seed; 0 for none), OBJECTIVE (diffusion | ar)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LLADA=${LLADA:-$ROOT/build/release/llada}
@@ -21,6 +23,8 @@ BATCH=${BATCH:-4}
 SEQ=${SEQ:-128}
 LR=${LR:-1e-3}
 CONTROL_SEED=${CONTROL_SEED:-2}
+OBJECTIVE=${OBJECTIVE:-diffusion}
+[[ $OBJECTIVE == diffusion || $OBJECTIVE == ar ]] || { echo "bf16_vs_f32: OBJECTIVE must be diffusion or ar, got '$OBJECTIVE'" >&2; exit 2; }
 DATA=${DATA:-$ROOT/out/experiments/scaling}
 PNG=${PNG:-$ROOT/docs/bench/bf16_vs_f32.png}
 JSON=${JSON:-$ROOT/docs/bench/bf16_vs_f32.json}
@@ -31,10 +35,10 @@ if [[ ! -f $DATA/shards/train.tok ]]; then
 fi
 mkdir -p "$OUT"
 cd "$OUT"
-"$PY" - "$ROOT/models/llada-poetry/config.json" model.json <<'PYEOF'
+"$PY" - "$ROOT/models/llada-poetry/config.json" model.json "$OBJECTIVE" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c.update(d_model=512, n_layers=8, n_heads=8, n_kv_heads=8, mlp_hidden_size=1152)
+c.update(d_model=512, n_layers=8, n_heads=8, n_kv_heads=8, mlp_hidden_size=1152, causal=(sys.argv[3] == "ar"))
 json.dump(c, open(sys.argv[2], "w"), indent=1)
 PYEOF
 [[ -f init/config.json ]] || "$LLADA" init --config model.json --out init --seed 7
@@ -44,7 +48,7 @@ runs=("f32 1 run_f32" "bf16 1 run_bf16")
 for run in "${runs[@]}"; do
   read -r prec seed dir <<<"$run"
   [[ -d $dir/final ]] && continue
-  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective diffusion --init init --out "$dir" \
+  "$PY" "$ROOT/scripts/experiments/train_config.py" --objective "$OBJECTIVE" --init init --out "$dir" \
     --steps "$STEPS" --lr "$LR" --schedule cosine --warmup $(( STEPS / 20 > 0 ? STEPS / 20 : 1 )) --seq-len "$SEQ" \
     --batch "$BATCH" --precision "$prec" --seed "$seed" --checkpoint-every "$ev" --eval-every "$ev" --eval-batches 16 \
     --train "$DATA/shards/train.tok" --heldout "$DATA/shards_heldout/train.tok" > "$dir.json"
@@ -53,8 +57,9 @@ for run in "${runs[@]}"; do
 done
 control=""
 (( CONTROL_SEED > 0 )) && control=run_f32_seed$CONTROL_SEED/metrics.jsonl
-"$PY" - run_f32/metrics.jsonl run_bf16/metrics.jsonl "$PNG" "$JSON" $control <<'PYEOF'
+"$PY" - run_f32/metrics.jsonl run_bf16/metrics.jsonl "$PNG" "$JSON" "$OBJECTIVE" $control <<'PYEOF'
 import json, os, sys
+objective = sys.argv.pop(5)
 def curve(p):
     rows = [json.loads(l) for l in open(p) if l.strip()]
     ev = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
@@ -62,7 +67,7 @@ def curve(p):
     return ev, sorted(tps)[len(tps) // 2] if tps else 0.0
 (f, f_tps), (b, b_tps) = curve(sys.argv[1]), curve(sys.argv[2])
 gap = (b[-1][1] - f[-1][1]) / f[-1][1]
-out = {"steps": f[-1][0], "f32_final_heldout": f[-1][1], "bf16_final_heldout": b[-1][1],
+out = {"objective": objective, "steps": f[-1][0], "f32_final_heldout": f[-1][1], "bf16_final_heldout": b[-1][1],
        "relative_gap": gap, "f32_curve": f, "bf16_curve": b,
        "f32_median_tok_per_s": f_tps, "bf16_median_tok_per_s": b_tps}
 c = None
@@ -85,8 +90,10 @@ if c:
     ax.plot([s for s, _ in c], [l for _, l in c], "^:", color="gray",
             label=f"f32 products, another seed (final {c[-1][1]:.4f})")
 ax.set_xlabel("step")
-ax.set_ylabel("held-out loss (diffusion bound, fixed noise)")
-ax.set_title(f"25M LLaDA, same init, seed and data: bf16 vs f32 ({100 * gap:+.2f}%)")
+ax.set_ylabel("held-out loss (diffusion bound, fixed noise)" if objective == "diffusion" else
+              "held-out loss (next token)")
+ax.set_title(f"25M {'LLaDA' if objective == 'diffusion' else 'AR model'}, same init, seed and data: "
+             f"bf16 vs f32 ({100 * gap:+.2f}%)")
 ax.legend()
 fig.tight_layout()
 tmp = sys.argv[3] + ".tmp.png"

@@ -243,5 +243,13 @@ d = json.load(open(sys.argv[1]))
 assert d["steps"] == 4 and len(d["f32_curve"]) == len(d["bf16_curve"]) == len(d["f32_control_seed_curve"]) == 4, d
 assert d["f32_curve"] != d["f32_control_seed_curve"], "the control seed changed nothing"
 PY
+# The same with the next-token objective on a causal model of the same shape, no control run.
+OBJECTIVE=ar CONTROL_SEED=0 STEPS=4 BATCH=2 SEQ=32 DATA="$WORK/sc" PNG="$WORK/bf_ar.png" JSON="$WORK/bf_ar.json" \
+  bash "$SRC/bench/bf16_vs_f32.sh" "$WORK/bf_ar" >"$WORK/bf_ar.log" 2>&1 || fail "bf16_vs_f32.sh (ar): $(tail -5 "$WORK/bf_ar.log")"
+/usr/bin/python3 - "$WORK/bf_ar.json" "$WORK/bf_ar/init/config.json" <<'PY' || fail "bf16_vs_f32.sh (ar): not a causal run: $(head -c 300 "$WORK/bf_ar.json")"
+import json, sys
+d, c = (json.load(open(p)) for p in sys.argv[1:])
+assert d["objective"] == "ar" and c.get("causal") is True and len(d["bf16_curve"]) == 4, (d, c)
+PY
 
 [ "$failures" -eq 0 ] && echo "ok" || { echo "$failures failure(s)"; exit 1; }
