@@ -9,15 +9,15 @@
 # OBJECTIVE=ar trains the same shape as a causal model with the next-token loss instead: no plateau,
 # so the gap is the precision's alone.
 #
-# usage: bench/bf16_vs_f32.sh [OUT]   (default out/bench/bf16_vs_f32)
+# usage: bench/bf16_vs_f32.sh [OUT]   (default out/bench/bf16_vs_f32, with OBJECTIVE=ar .../bf16_vs_f32_ar)
 # env:   LLADA, STEPS (1000), BATCH (4), SEQ (128), LR (1e-3), DATA (a directory holding
 #        shards/train.tok and shards_heldout/train.tok; default: the scaling study's, built with
-#        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go),
+#        `scripts/experiments/scaling.sh data` if missing), PNG / JSON (where the plot and summary go;
+#        default docs/bench/bf16_vs_f32[_ar].png / .json),
 #        CONTROL_SEED (2: the f32 control run's seed; 0 for none), OBJECTIVE (diffusion | ar)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LLADA=${LLADA:-$ROOT/build/release/llada}
-OUT=${1:-$ROOT/out/bench/bf16_vs_f32}
 STEPS=${STEPS:-1000}
 BATCH=${BATCH:-4}
 SEQ=${SEQ:-128}
@@ -25,9 +25,12 @@ LR=${LR:-1e-3}
 CONTROL_SEED=${CONTROL_SEED:-2}
 OBJECTIVE=${OBJECTIVE:-diffusion}
 [[ $OBJECTIVE == diffusion || $OBJECTIVE == ar ]] || { echo "bf16_vs_f32: OBJECTIVE must be diffusion or ar, got '$OBJECTIVE'" >&2; exit 2; }
+# Each objective has its own run folder and results, so one never reuses (or overwrites) the other's.
+suffix=$([[ $OBJECTIVE == ar ]] && echo _ar || true)
+OUT=${1:-$ROOT/out/bench/bf16_vs_f32$suffix}
 DATA=${DATA:-$ROOT/out/experiments/scaling}
-PNG=${PNG:-$ROOT/docs/bench/bf16_vs_f32.png}
-JSON=${JSON:-$ROOT/docs/bench/bf16_vs_f32.json}
+PNG=${PNG:-$ROOT/docs/bench/bf16_vs_f32$suffix.png}
+JSON=${JSON:-$ROOT/docs/bench/bf16_vs_f32$suffix.json}
 PY=/usr/bin/python3
 [[ -x $LLADA ]] || { echo "bf16_vs_f32: $LLADA is not an executable" >&2; exit 1; }
 if [[ ! -f $DATA/shards/train.tok ]]; then
@@ -42,6 +45,14 @@ c.update(d_model=512, n_layers=8, n_heads=8, n_kv_heads=8, mlp_hidden_size=1152,
 json.dump(c, open(sys.argv[2], "w"), indent=1)
 PYEOF
 [[ -f init/config.json ]] || "$LLADA" init --config model.json --out init --seed 7
+# Finished runs are skipped on a rerun: refuse a folder whose runs were made for the other objective.
+"$PY" - init/config.json "$OBJECTIVE" "$OUT" <<'PYEOF' || exit 1
+import json, sys
+causal = bool(json.load(open(sys.argv[1])).get("causal", False))
+if causal != (sys.argv[2] == "ar"):
+    sys.exit(f"bf16_vs_f32: {sys.argv[3]} holds runs of a {'causal' if causal else 'diffusion'} model, "
+             f"not OBJECTIVE={sys.argv[2]}: give another output folder")
+PYEOF
 ev=$(( STEPS / 10 > 0 ? STEPS / 10 : 1 ))
 runs=("f32 1 run_f32" "bf16 1 run_bf16")
 (( CONTROL_SEED > 0 )) && runs+=("f32 $CONTROL_SEED run_f32_seed$CONTROL_SEED")

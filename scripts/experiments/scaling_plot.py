@@ -15,8 +15,9 @@ reach each AR model's held-out NLL (an extrapolation when that NLL lies beyond L
 LLaDA's NLL is the diffusion bound (an upper bound on its true NLL), as in the paper.
 
 With --compare J (an earlier run's --out-json, e.g. the same sizes at a smaller token budget), its
-final points and fits are drawn hollow beside this run's, and the table gains a column per family
-with the earlier NLL, so the effect of the budget on each family's slope and on the gap is visible.
+final points and fits are drawn hollow beside this run's, and the Markdown gains a second table
+(each size and family's NLL then and now) and the earlier fits and compute factors, so the effect
+of the budget on each family's slope and on the gap is visible.
 
 usage: scaling_plot.py --run-dir D --sizes "s m l" --families "diffusion ar"
                        --out-png P --out-md M --out-json J [--compare J --compare-label TEXT]
